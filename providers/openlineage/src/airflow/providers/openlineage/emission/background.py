@@ -1,0 +1,113 @@
+# Licensed to the Apache Software Foundation (ASF) under one
+# or more contributor license agreements.  See the NOTICE file
+# distributed with this work for additional information
+# regarding copyright ownership.  The ASF licenses this file
+# to you under the Apache License, Version 2.0 (the
+# "License"); you may not use this file except in compliance
+# with the License.  You may obtain a copy of the License at
+#
+#   http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing,
+# software distributed under the License is distributed on an
+# "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+# KIND, either express or implied.  See the License for the
+# specific language governing permissions and limitations
+# under the License.
+"""
+Emission for long-lived processes (scheduler, API server, triggerer, DAG processor): never forks.
+
+A fixed set of :class:`~.worker.ThreadSender` workers (``dag_state_change_process_pool_size``), each
+with its own bounded queue and its own reused client. Events are routed by run id, so the events of
+one run go to one worker and keep their order. Submitting never blocks the caller: when a queue is
+full its oldest event is dropped and counted. A worker whose thread died is restarted on the next
+submit. At interpreter exit the workers get at most ``execution_timeout`` seconds to drain; what is
+left is counted and logged (never the payloads).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from typing import Any
+
+from airflow.providers.openlineage.emission.worker import ThreadSender
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundEmitter:
+    """Bounded, non-blocking, ordered-per-run emission through a few daemon threads."""
+
+    def __init__(
+        self,
+        client_factory: Callable[[], Any],
+        workers: int,
+        drain_timeout: float,
+        max_queue_size: int = 1000,
+    ) -> None:
+        self._workers = [
+            ThreadSender(client_factory, name=f"openlineage-emitter-{i}", max_queue_size=max_queue_size)
+            for i in range(max(1, workers))
+        ]
+        self._drain_timeout = drain_timeout
+        self._closed = False
+        atexit.register(self.shutdown)
+
+    def submit(self, event: Any) -> bool:
+        """Queue ``event`` on the worker owning its run; never blocks."""
+        if self._closed:
+            return False
+        run_id = str(getattr(getattr(event, "run", None), "runId", ""))
+        worker = self._workers[zlib.crc32(run_id.encode()) % len(self._workers)]
+        return worker.submit(event)
+
+    def flush(self, timeout: float) -> bool:
+        """Wait at most ``timeout`` seconds for every worker to go idle."""
+        deadline = time.monotonic() + timeout
+        return all(worker.wait(max(0.0, deadline - time.monotonic())) for worker in self._workers)
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return {
+            "sent": sum(w.sent for w in self._workers),
+            "failed": sum(w.failed for w in self._workers),
+            "dropped": sum(w.dropped for w in self._workers),
+            "pending": sum(w.pending for w in self._workers),
+        }
+
+    def shutdown(self) -> None:
+        """Drain for at most the configured time, then give up and log how many events were left."""
+        if self._closed:
+            return
+        self._closed = True
+        atexit.unregister(self.shutdown)
+        self.flush(self._drain_timeout)
+        for worker in self._workers:
+            worker.close()
+        left = sum(w.pending for w in self._workers)
+        if left:
+            log.warning("OpenLineage: %d event(s) not sent before shutdown (backend too slow or down)", left)
+
+
+_lock = threading.Lock()
+_emitter: BackgroundEmitter | None = None
+
+
+def get_background_emitter(client_factory: Callable[[], Any]) -> BackgroundEmitter:
+    """The process-wide emitter, created on first use."""
+    global _emitter
+    with _lock:
+        if _emitter is None:
+            from airflow.providers.openlineage import conf
+
+            _emitter = BackgroundEmitter(
+                client_factory,
+                workers=conf.dag_state_change_process_pool_size(),
+                drain_timeout=conf.execution_timeout(),
+            )
+        return _emitter

@@ -1,0 +1,119 @@
+# Licensed to the Apache Software Foundation (ASF) under one
+# or more contributor license agreements.  See the NOTICE file
+# distributed with this work for additional information
+# regarding copyright ownership.  The ASF licenses this file
+# to you under the Apache License, Version 2.0 (the
+# "License"); you may not use this file except in compliance
+# with the License.  You may obtain a copy of the License at
+#
+#   http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing,
+# software distributed under the License is distributed on an
+# "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+# KIND, either express or implied.  See the License for the
+# specific language governing permissions and limitations
+# under the License.
+"""
+Task-event lineage in the task runner: what the listener's task hooks hand their work to.
+
+One :class:`TaskLineage` per task-runner process. At START it resolves the client configuration and
+chooses the sender (fork or thread), then for every event runs extraction and event building in a
+bounded thread whose supervisor requests the main thread serves (see ``emission.broker``), redacts the
+event and hands it to the sender. All of it is bounded by one budget per task attempt.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from openlineage.client.event_v2 import RunState
+
+from airflow.providers.openlineage import client_config, conf
+from airflow.providers.openlineage.emission.task_emitter import TaskEmitter, make_sender
+from airflow.providers.openlineage.events import build_task_event, utcnow
+from airflow.providers.openlineage.extractors.manager import ExtractorManager
+from airflow.providers.openlineage.utils.redaction import redact_event
+
+log = logging.getLogger(__name__)
+
+_STATE_BY_EVENT = {"START": "running", "COMPLETE": "success", "FAIL": "failed", "SKIPPED": "skipped"}
+
+
+class TaskLineage:
+    """Emits one task attempt's START and terminal events within one ``execution_timeout``."""
+
+    def __init__(self) -> None:
+        self._emitter: TaskEmitter | None = None
+        self._extractor_manager: ExtractorManager | None = None
+        self._config: dict[str, Any] | None = None
+        self._config_ok = False
+        self._attempt: tuple[Any, ...] | None = None
+
+    @property
+    def extractor_manager(self) -> ExtractorManager:
+        if self._extractor_manager is None:
+            self._extractor_manager = ExtractorManager()
+        return self._extractor_manager
+
+    def _client_factory(self) -> Any:
+        return client_config.build_client(self._config)
+
+    def _emitter_for(self, task_instance: Any) -> TaskEmitter:
+        attempt = (
+            task_instance.dag_id,
+            task_instance.task_id,
+            task_instance.run_id,
+            task_instance.try_number,
+        )
+        if self._emitter is None or attempt != self._attempt:
+            sender = make_sender(conf.execute_in_thread(), self._client_factory)
+            self._emitter = TaskEmitter(sender, conf.execution_timeout())
+            self._attempt = attempt
+        return self._emitter
+
+    def _build(self, event_name: str, task_instance: Any, error: Any = None) -> Any:
+        """Runs in the bounded extraction thread: configuration, extraction, event, redaction."""
+        if not self._config_ok:
+            try:
+                self._config = client_config.resolved_client_config()
+            except client_config.ClientConfigError:
+                return None  # already logged once by client_config
+            self._config_ok = True
+        event_time = None if event_name == "START" else utcnow()
+        lineage = self.extractor_manager.extract_metadata(
+            task_instance.task, _STATE_BY_EVENT[event_name], task_instance
+        )
+        event = build_task_event(
+            RunState.COMPLETE if event_name == "SKIPPED" else RunState[event_name],
+            task_instance,
+            inputs=lineage.inputs,
+            outputs=lineage.outputs,
+            extra_run_facets=lineage.run_facets,
+            extra_job_facets=lineage.job_facets,
+            error=error,
+            event_time=event_time,
+            include_full_task_info=conf.include_full_task_info(),
+        )
+        return redact_event(event)
+
+    def on_running(self, task_instance: Any) -> None:
+        emitter = self._emitter_for(task_instance)
+        event = emitter.build("START", lambda: self._build("START", task_instance))
+        if event is not None:
+            emitter.send_start(event)
+
+    def on_terminal(self, event_name: str, task_instance: Any, error: Any = None) -> None:
+        emitter = self._emitter_for(task_instance)
+        event = emitter.build(
+            event_name, lambda: self._build(event_name, task_instance, error), terminal=True
+        )
+        emitter.send_terminal(event, event_name)
+
+    def finish(self) -> None:
+        """Before the task runner stops: nothing may be left running (children are reaped)."""
+        if self._emitter is not None and self._emitter.sender.mode == "fork":
+            emitter = self._emitter
+            if not emitter.sender.wait(0):
+                emitter.sender.abandon()

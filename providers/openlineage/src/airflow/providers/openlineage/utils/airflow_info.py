@@ -1,0 +1,260 @@
+# Licensed to the Apache Software Foundation (ASF) under one
+# or more contributor license agreements.  See the NOTICE file
+# distributed with this work for additional information
+# regarding copyright ownership.  The ASF licenses this file
+# to you under the Apache License, Version 2.0 (the
+# "License"); you may not use this file except in compliance
+# with the License.  You may obtain a copy of the License at
+#
+#   http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing,
+# software distributed under the License is distributed on an
+# "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+# KIND, either express or implied.  See the License for the
+# specific language governing permissions and limitations
+# under the License.
+"""
+Plain-JSON descriptions of Airflow objects for the ``airflow`` and ``airflowDagRun`` facets.
+
+Each description lists the attributes it copies, so a facet never carries whatever an operator
+happens to hold (connections, hooks, callables). Values are made JSON-friendly the way the provider
+this one replaces did: datetimes as ISO strings, timedeltas as ``"<seconds> seconds"``, and
+sequences and sets as their Python list repr.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from airflow.providers.openlineage.utils.ids import get_fully_qualified_class_name, safe_getattr
+
+_DAG_INCLUDES = ("dag_id", "description", "fileloc", "owner", "owner_links", "start_date", "tags")
+_DAG_RUN_INCLUDES = (
+    "clear_number",
+    "conf",
+    "dag_id",
+    "data_interval_end",
+    "data_interval_start",
+    "end_date",
+    "logical_date",
+    "partition_key",
+    "partition_date",
+    "run_after",
+    "run_id",
+    "run_type",
+    "start_date",
+    "triggered_by",
+    "triggering_user_name",
+)
+_TI_INCLUDES = ("duration", "pool", "queued_dttm", "try_number")
+_TASK_INCLUDES = (
+    "deferrable",
+    "depends_on_past",
+    "downstream_task_ids",
+    "execution_timeout",
+    "executor_config",
+    "ignore_first_depends_on_past",
+    "max_active_tis_per_dag",
+    "max_active_tis_per_dagrun",
+    "max_retry_delay",
+    "multiple_outputs",
+    "owner",
+    "priority_weight",
+    "queue",
+    "retries",
+    "retry_exponential_backoff",
+    "run_as_user",
+    "task_id",
+    "trigger_rule",
+    "upstream_task_ids",
+    "wait_for_downstream",
+    "wait_for_past_depends_before_skipping",
+    # Operator-specific attributes that describe what a task points at.
+    "trigger_dag_id",
+    "trigger_run_id",
+    "external_dag_id",
+    "external_task_id",
+    "external_task_ids",
+    "external_task_group_id",
+    "database",
+    "parameters",
+    "follow_task_ids_if_true",
+    "follow_task_ids_if_false",
+    "follow_branch",
+    "table_name_with_schema",
+    "column_names",
+)
+_TASK_RENAMES = {"_is_setup": "is_setup", "_is_teardown": "is_teardown"}
+_TASK_GROUP_INCLUDES = (
+    "downstream_group_ids",
+    "downstream_task_ids",
+    "prefix_group_id",
+    "tooltip",
+    "upstream_group_ids",
+    "upstream_task_ids",
+)
+# Attributes never copied into a full task description: internals, callables and live clients.
+_FULL_TASK_EXCLUDES = frozenset(
+    {
+        "_BaseOperator__instantiated",
+        "_BaseOperator__init_kwargs",
+        "_dag",
+        "_hook",
+        "_log",
+        "_outlets",
+        "_inlets",
+        "_lock_for_execution",
+        "handler",
+        "params",
+        "python_callable",
+        "retry_delay",
+        "hook",
+        "_task_group",
+        "task_group",
+        "start_trigger_args",
+    }
+)
+
+
+def to_json_value(value: Any) -> Any:
+    """A JSON-friendly form of an attribute value."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return f"{value.total_seconds()} seconds"
+    if isinstance(value, (set, frozenset)):
+        return str(sorted(value, key=str))
+    if isinstance(value, (list, tuple)):
+        return str(list(value))
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    enum_value = getattr(value, "value", None)
+    if isinstance(enum_value, (str, int)):
+        return enum_value
+    return str(value)
+
+
+def _describe(obj: Any, includes: Iterable[str], renames: dict[str, str] | None = None) -> dict[str, Any]:
+    described: dict[str, Any] = {}
+    for source, target in (renames or {}).items():
+        if hasattr(obj, source):
+            described[target] = to_json_value(safe_getattr(obj, source))
+    for name in includes:
+        if name not in described and hasattr(obj, name):
+            described[name] = to_json_value(safe_getattr(obj, name))
+    return described
+
+
+def _computed(builders: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, build in builders.items():
+        try:
+            result[key] = build()
+        except Exception:  # noqa: BLE001 - one bad attribute must not drop the facet
+            result[key] = None
+    return result
+
+
+def describe_dag(dag: Any) -> dict[str, Any]:
+    """The ``dag`` part of the ``airflow`` / ``airflowDagRun`` facets."""
+    if dag is None:
+        return {}
+    info = _describe(dag, _DAG_INCLUDES)
+    info.update(
+        _computed(
+            {
+                "timetable_summary": lambda: str(dag.timetable.summary),
+                "timetable": lambda: dag.timetable.serialize(),
+            }
+        )
+    )
+    return info
+
+
+def describe_dag_run(dag_run: Any) -> dict[str, Any]:
+    """The ``dagRun`` part of the ``airflow`` / ``airflowDagRun`` facets."""
+    if dag_run is None:
+        return {}
+    info = _describe(dag_run, _DAG_RUN_INCLUDES)
+
+    def duration() -> float | None:
+        if dag_run.end_date and dag_run.start_date:
+            return (dag_run.end_date - dag_run.start_date).total_seconds()
+        return None
+
+    info.update(_computed({"duration": duration, "note": lambda: safe_getattr(dag_run, "note")}))
+    return info
+
+
+def describe_task_instance(task_instance: Any) -> dict[str, Any]:
+    """The ``taskInstance`` part of the ``airflow`` facet."""
+    info = _describe(task_instance, _TI_INCLUDES)
+    map_index = safe_getattr(task_instance, "map_index", -1)
+    bundle = safe_getattr(task_instance, "bundle_instance")
+    info.update(
+        {
+            "map_index": None if map_index in (None, -1) else map_index,
+            "rendered_map_index": safe_getattr(task_instance, "rendered_map_index")
+            if map_index not in (None, -1)
+            else None,
+            "log_url": safe_getattr(task_instance, "log_url"),
+            "dag_bundle_name": safe_getattr(bundle, "name"),
+            "dag_bundle_version": safe_getattr(bundle, "version"),
+        }
+    )
+    return info
+
+
+def describe_task_group(task_group: Any) -> dict[str, Any] | None:
+    """A task's group, or None for the root group."""
+    if task_group is None or safe_getattr(task_group, "group_id") is None:
+        return None
+    info = _describe(task_group, _TASK_GROUP_INCLUDES)
+    info["group_id"] = safe_getattr(task_group, "_group_id", safe_getattr(task_group, "group_id"))
+    return info
+
+
+def describe_assets(assets: Iterable[Any]) -> list[dict[str, Any]]:
+    """Assets among a task's inlets or outlets (aliases and other objects are left out)."""
+    described = []
+    for asset in assets or ():
+        uri = safe_getattr(asset, "uri")
+        if uri is None or type(asset).__name__ != "Asset":
+            continue
+        described.append({"uri": uri, "extra": safe_getattr(asset, "extra") or {}, "type": "asset"})
+    return described
+
+
+def describe_task(task: Any, include_full_task_info: bool = False) -> dict[str, Any]:
+    """The ``task`` part of the ``airflow`` facet (every attribute with ``include_full_task_info``)."""
+    if include_full_task_info:
+        attributes = vars(task)
+        names = [
+            name
+            for name in sorted(attributes)
+            if name not in _FULL_TASK_EXCLUDES | _TASK_RENAMES.keys() and not callable(attributes[name])
+        ]
+        info = _describe(task, names, _TASK_RENAMES)
+    else:
+        info = _describe(task, _TASK_INCLUDES, _TASK_RENAMES)
+    info.update(
+        _computed(
+            {
+                "operator_class": lambda: task.task_type,
+                "operator_class_path": lambda: get_fully_qualified_class_name(task),
+                "task_group": lambda: describe_task_group(safe_getattr(task, "task_group")),
+                "inlets": lambda: describe_assets(safe_getattr(task, "inlets", [])),
+                "outlets": lambda: describe_assets(safe_getattr(task, "outlets", [])),
+                "mapped": lambda: (
+                    type(task).__name__ == "MappedOperator"
+                    or bool(safe_getattr(task, "_BaseOperator__from_mapped", False))
+                ),
+            }
+        )
+    )
+    return info

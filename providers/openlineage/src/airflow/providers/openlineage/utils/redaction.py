@@ -1,0 +1,90 @@
+# Licensed to the Apache Software Foundation (ASF) under one
+# or more contributor license agreements.  See the NOTICE file
+# distributed with this work for additional information
+# regarding copyright ownership.  The ASF licenses this file
+# to you under the Apache License, Version 2.0 (the
+# "License"); you may not use this file except in compliance
+# with the License.  You may obtain a copy of the License at
+#
+#   http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing,
+# software distributed under the License is distributed on an
+# "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+# KIND, either express or implied.  See the License for the
+# specific language governing permissions and limitations
+# under the License.
+"""
+Mask secrets in an event before it leaves the process.
+
+Airflow registers every connection password, sensitive Variable and other secret it hands to a task
+with its secrets masker; the same masker redacts task logs. An event is walked here field by field
+(attrs facets, dicts, lists, strings) and every string goes through the masker, so a secret is
+replaced wherever it appears: a facet value, a rendered command or SQL text built from it, or a value
+stored under a sensitive key name.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+log = logging.getLogger(__name__)
+
+_MAX_DEPTH = 20
+Redactor = Callable[[Any, "str | None"], Any]
+
+
+def _maskers() -> list[Redactor]:
+    """Both copies of Airflow's masker: the Task SDK's (task runner) and core's (scheduler, API server)."""
+    found: list[Redactor] = []
+    for module_name in ("airflow.sdk._shared.secrets_masker", "airflow._shared.secrets_masker"):
+        try:
+            module = __import__(module_name, fromlist=["redact"])
+        except ImportError:
+            continue
+        found.append(lambda value, name, _m=module: _m.redact(value, name))
+    return found
+
+
+def _skip_fields(obj: Any) -> set[str]:
+    skip = set(getattr(obj, "_additional_skip_redact", []) or [])
+    skip.update(getattr(obj, "_skip_redact", []) or [])
+    return skip
+
+
+def _redact_value(value: Any, name: str | None, maskers: list[Redactor], depth: int) -> Any:
+    if depth > _MAX_DEPTH or value is None or isinstance(value, (bool, int, float, enum.Enum)):
+        return value
+    if attrs.has(type(value)):
+        _redact_attrs(value, maskers, depth + 1)
+        return value
+    if isinstance(value, dict):
+        return {key: _redact_value(item, str(key), maskers, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact_value(item, name, maskers, depth + 1) for item in value)
+    for masker in maskers:
+        value = masker(value, name)
+    return value
+
+
+def _redact_attrs(obj: Any, maskers: list[Redactor], depth: int) -> None:
+    skip = _skip_fields(obj)
+    for field in attrs.fields(type(obj)):
+        if field.name in skip or field.name.lstrip("_") in skip or field.name in ("_producer", "_schemaURL"):
+            continue
+        current = getattr(obj, field.name)
+        redacted = _redact_value(current, field.name, maskers, depth)
+        if redacted is not current:
+            object.__setattr__(obj, field.name, redacted)
+
+
+def redact_event(event: Any) -> Any:
+    """Mask secrets in ``event`` in place and return it (callers drop the event if this raises)."""
+    maskers = _maskers()
+    _redact_attrs(event, maskers, 0)
+    return event
