@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Create (or reuse) .venvs/airflow-<version>: pinned Airflow, test tools, and this provider (editable).
+# Usage: scripts/setup-venv.sh 3.3.2   -> prints the venv path on its last line.
+set -euo pipefail
+version="${1:?airflow version, e.g. 3.3.2}"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+constraints="$root/ci/constraints-airflow-$version.txt"
+venv="$root/.venvs/airflow-$version"
+[ -f "$constraints" ] || { echo "no pinned set for Airflow $version: $constraints" >&2; exit 2; }
+
+if ! command -v uv >/dev/null 2>&1; then
+  echo "installing uv from PyPI" >&2
+  python3 -m pip install --quiet --user uv >&2 || python3 -m pip install --quiet uv >&2
+  export PATH="$HOME/.local/bin:$PATH"
+fi
+
+stamp="$venv/.installed-$(sha256sum "$constraints" "$root/providers/openlineage/pyproject.toml" | sha256sum | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  rm -rf "$venv"
+  uv venv --quiet --python 3.11 "$venv" >&2
+  uv pip install --quiet --python "$venv/bin/python" -r "$constraints" >&2
+  uv pip install --quiet --python "$venv/bin/python" --no-deps -e "$root/providers/openlineage" >&2
+  touch "$stamp"
+fi
+echo "$venv"
