@@ -1,0 +1,85 @@
+"""Shared test fixtures: repository paths, configuration reset, OpenLineage spec validation."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+PROVIDER_DIR = REPO_ROOT / "providers" / "openlineage"
+SPEC_DIR = REPO_ROOT.parent / "shared" / "openlineage-spec"
+OWN_FACETS_DIR = PROVIDER_DIR / "src" / "airflow" / "providers" / "openlineage" / "facets"
+sys.path.insert(0, str(REPO_ROOT / "dev"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_openlineage_config():
+    """Each test reads the configuration anew and may warn anew."""
+    from airflow.providers.openlineage import client_config, conf
+
+    conf.clear_cache()
+    client_config.reset()
+    yield
+    conf.clear_cache()
+    client_config.reset()
+
+
+class SpecValidator:
+    """Validates events against the official OpenLineage schemas and the provider's own facet schemas."""
+
+    def __init__(self, spec_dir: Path) -> None:
+        from referencing import Registry, Resource
+
+        self._schemas: dict[str, dict[str, Any]] = {}
+        resources = []
+        for path in [spec_dir / "OpenLineage.json", *sorted((spec_dir / "facets").glob("*.json"))]:
+            schema = json.loads(path.read_text())
+            self._schemas[path.name] = schema
+            resources.append((schema["$id"], Resource.from_contents(schema)))
+        for path in sorted(OWN_FACETS_DIR.glob("*.json")):
+            schema = json.loads(path.read_text())
+            self._schemas[path.name] = schema
+            resources.append((schema["$id"], Resource.from_contents(schema)))
+        self._registry = Registry().with_resources(resources)
+
+    def _validate(self, instance: Any, ref: str) -> None:
+        from jsonschema import Draft202012Validator
+
+        validator = Draft202012Validator({"$ref": ref}, registry=self._registry)
+        errors = sorted(validator.iter_errors(instance), key=lambda e: list(e.path))
+        assert not errors, f"{ref}: " + "; ".join(f"{list(e.path)}: {e.message}" for e in errors[:5])
+
+    def validate_event(self, event: dict[str, Any]) -> None:
+        self._validate(event, self._schemas["OpenLineage.json"]["$id"])
+        facets = {**event["run"].get("facets", {}), **event["job"].get("facets", {})}
+        for dataset in [*event.get("inputs", []), *event.get("outputs", [])]:
+            facets.update({f"dataset.{k}": v for k, v in (dataset.get("facets") or {}).items()})
+        for name, facet in facets.items():
+            url = facet.get("_schemaURL", "")
+            file_name = url.split("#")[0].rsplit("/", 1)[-1]
+            if file_name in self._schemas and file_name != "OpenLineage.json":
+                definition = url.split("#/$defs/")[-1]
+                self._validate(facet, f"{self._schemas[file_name]['$id']}#/$defs/{definition}")
+            own = OWN_FACETS_DIR / f"{_OWN_FACET_SCHEMAS.get(name, '')}.json"
+            if name in _OWN_FACET_SCHEMAS and own.exists():
+                self._validate(facet, json.loads(own.read_text())["$id"])
+
+
+_OWN_FACET_SCHEMAS = {
+    "airflow": "AirflowRunFacet",
+    "airflowDagRun": "AirflowDagRunFacet",
+    "airflowState": "AirflowStateRunFacet",
+    "debug": "AirflowDebugRunFacet",
+    "airflow_mappedTask": "AirflowMappedTaskRunFacet",
+}
+
+
+@pytest.fixture(scope="session")
+def spec() -> SpecValidator:
+    if not (SPEC_DIR / "OpenLineage.json").exists():
+        pytest.skip(f"OpenLineage spec folder {SPEC_DIR} is absent; schema validation needs it")
+    return SpecValidator(SPEC_DIR)

@@ -1,0 +1,65 @@
+"""provider.yaml is the source of truth; the generated module must match it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+
+import yaml
+from conftest import PROVIDER_DIR, REPO_ROOT
+
+from airflow.providers.openlineage.get_provider_info import get_provider_info
+
+GENERATOR = REPO_ROOT / "scripts" / "generate_provider_info.py"
+
+
+def test_generated_module_matches_provider_yaml():
+    data = yaml.safe_load((PROVIDER_DIR / "provider.yaml").read_text())
+    expected = {
+        k: data[k]
+        for k in ("package-name", "name", "description", "integrations", "operators", "plugins", "config")
+    }
+    assert get_provider_info() == expected
+    assert len(expected["config"]["openlineage"]["options"]) == 18
+
+
+def test_check_fails_on_drifted_copy(tmp_path):
+    drifted_yaml = tmp_path / "provider.yaml"
+    generated = tmp_path / "get_provider_info.py"
+    shutil.copy(PROVIDER_DIR / "provider.yaml", drifted_yaml)
+    subprocess.run([sys.executable, GENERATOR, drifted_yaml, generated], check=True)
+    ok = subprocess.run([sys.executable, GENERATOR, "--check", drifted_yaml, generated])
+    assert ok.returncode == 0
+    drifted_yaml.write_text(drifted_yaml.read_text().replace('default: "10"', 'default: "11"'))
+    drift = subprocess.run(
+        [sys.executable, GENERATOR, "--check", drifted_yaml, generated], capture_output=True
+    )
+    assert drift.returncode == 1
+    assert b"out of date" in drift.stdout
+
+
+def test_every_upstream_option_is_declared():
+    options = get_provider_info()["config"]["openlineage"]["options"]
+    assert set(options) == {
+        "config_conn_id",
+        "config_path",
+        "custom_run_facets",
+        "dag_state_change_process_pool_size",
+        "debug_mode",
+        "disable_source_code",
+        "disabled",
+        "disabled_for_operators",
+        "emission_policy",
+        "execution_timeout",
+        "execute_in_thread",
+        "extractors",
+        "include_full_task_info",
+        "namespace",
+        "selective_enable",
+        "spark_inject_parent_job_info",
+        "spark_inject_transport_info",
+        "transport",
+    }
+    assert options["execution_timeout"]["default"] == "10"
+    assert options["execute_in_thread"]["default"] == "False"
