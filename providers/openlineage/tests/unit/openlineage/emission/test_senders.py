@@ -1,0 +1,136 @@
+"""Fork and thread senders: ordering, bounded waits, killed and reaped children, no inherited channels."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from airflow.providers.openlineage.emission.fork_sender import ForkSender
+from airflow.providers.openlineage.emission.worker import ThreadSender
+
+
+class FileClient:
+    """A client that appends each event's name to a file, optionally slowly or forever."""
+
+    def __init__(self, path, delay=0.0):
+        self.path = path
+        self.delay = delay
+
+    def emit(self, event):
+        time.sleep(self.delay)
+        with open(self.path, "a") as out:
+            out.write(json.dumps({"name": event["name"], "pid": os.getpid(), "fds": _open_fds()}) + "\n")
+
+
+def _open_fds() -> list[str]:
+    """What each open descriptor points at (``socket:[...]``, ``pipe:[...]``, a path)."""
+    targets = []
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            targets.append(os.readlink(f"/proc/self/fd/{fd}"))
+        except OSError:
+            pass  # listdir's own descriptor, already closed
+    return targets
+
+
+class Event(dict):
+    pass
+
+
+def _event(name):
+    return Event(name=name)
+
+
+def _lines(path):
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+@pytest.mark.parametrize("sender_class", [ForkSender, ThreadSender])
+def test_events_are_sent_in_order(tmp_path, sender_class):
+    out = tmp_path / "events"
+    sender = sender_class(lambda: FileClient(out, delay=0.05))
+    for name in ("START", "COMPLETE"):
+        sender.submit(_event(name))
+    assert sender.wait(10)
+    assert [e["name"] for e in _lines(out)] == ["START", "COMPLETE"]
+
+
+@pytest.mark.parametrize("sender_class", [ForkSender, ThreadSender])
+def test_wait_is_bounded_with_a_hung_client(tmp_path, sender_class):
+    sender = sender_class(lambda: FileClient(tmp_path / "never", delay=3600))
+    sender.submit(_event("START"))
+    started = time.monotonic()
+    assert sender.wait(0.5) is False
+    sender.abandon()
+    assert time.monotonic() - started < 3.0
+
+
+def test_fork_child_is_killed_and_reaped(tmp_path):
+    sender = ForkSender(lambda: FileClient(tmp_path / "never", delay=3600))
+    sender.submit(_event("START"))
+    pids = sender.child_pids()
+    assert len(pids) == 1
+    sender.wait(0.2)
+    sender.abandon()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)  # already reaped: no zombie
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)
+
+
+def test_fork_child_inherits_no_channel(tmp_path):
+    parent_end, child_end = socket.socketpair()  # stands in for the supervisor socket
+    out = tmp_path / "events"
+    try:
+        sender = ForkSender(lambda: FileClient(out))
+        sender.submit(_event("START"))
+        assert sender.wait(10)
+    finally:
+        parent_end.close()
+        child_end.close()
+    (record,) = _lines(out)
+    assert record["pid"] != os.getpid()
+    # The parent holds sockets (this socketpair at least); the child kept none of them.
+    assert any(target.startswith("socket:") for target in _open_fds())
+    assert not [target for target in record["fds"] if target.startswith("socket:")]
+    assert sum(target == "/dev/null" for target in record["fds"]) >= 3  # stdio
+
+
+def test_thread_sender_drops_oldest_when_full(tmp_path):
+    gate = threading.Event()
+
+    class Blocking:
+        def emit(self, event):
+            gate.wait(5)
+
+    sender = ThreadSender(lambda: Blocking(), max_queue_size=2)
+    for i in range(5):
+        sender.submit(_event(str(i)))
+    assert sender.dropped >= 2
+    gate.set()
+    assert sender.wait(5)
+
+
+def test_thread_sender_survives_transport_errors(tmp_path):
+    out = tmp_path / "events"
+    calls = []
+
+    class Flaky:
+        def emit(self, event):
+            calls.append(event["name"])
+            if event["name"] == "bad":
+                raise ConnectionError("refused")
+            FileClient(out).emit(event)
+
+    sender = ThreadSender(lambda: Flaky())
+    for name in ("bad", "good"):
+        sender.submit(_event(name))
+    assert sender.wait(5)
+    assert sender.failed == 1
+    assert sender.sent == 1
+    assert [e["name"] for e in _lines(out)] == ["good"]
