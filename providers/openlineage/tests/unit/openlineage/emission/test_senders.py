@@ -90,13 +90,13 @@ def test_fork_child_inherits_no_channel(tmp_path):
         sender = ForkSender(lambda: FileClient(out))
         sender.submit(_event("START"))
         assert sender.wait(10)
+        # The parent holds sockets (this socketpair at least); the child kept none of them.
+        assert any(target.startswith("socket:") for target in _open_fds())
     finally:
         parent_end.close()
         child_end.close()
     (record,) = _lines(out)
     assert record["pid"] != os.getpid()
-    # The parent holds sockets (this socketpair at least); the child kept none of them.
-    assert any(target.startswith("socket:") for target in _open_fds())
     assert not [target for target in record["fds"] if target.startswith("socket:")]
     assert sum(target == "/dev/null" for target in record["fds"]) >= 3  # stdio
 
