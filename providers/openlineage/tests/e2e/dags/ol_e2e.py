@@ -1,0 +1,63 @@
+"""DAGs for the end-to-end tests: lineage methods that use the supervisor, secrets, failure, mapping."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from airflow.sdk import DAG, BaseHook, BaseOperator, Variable, task
+
+
+class SecretReadingOperator(BaseOperator):
+    """Its lineage methods read a Variable and a Connection through the supervisor."""
+
+    def execute(self, context):
+        # The task's own supervisor calls, after lineage used the channel at START.
+        assert Variable.get("plain_value") == "plain-42"
+        context["ti"].xcom_push(key="k", value="v")
+        assert context["ti"].xcom_pull(task_ids=self.task_id, key="k") == "v"
+
+    def _lineage(self):
+        from openlineage.client.event_v2 import Dataset
+        from openlineage.client.facet_v2 import sql_job
+
+        from airflow.providers.openlineage.extractors import OperatorLineage
+
+        password = BaseHook.get_connection("secret_conn").password
+        api_key = Variable.get("service_api_key")
+        return OperatorLineage(
+            inputs=[Dataset(namespace="postgres://db:5432", name="public.source")],
+            outputs=[Dataset(namespace="postgres://db:5432", name="public.target")],
+            job_facets={"sql": sql_job.SQLJobFacet(query=f"SELECT '{password}', '{api_key}' FROM source")},
+        )
+
+    def get_openlineage_facets_on_start(self):
+        return self._lineage()
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        return self._lineage()
+
+
+with DAG(dag_id="ol_e2e_basic", schedule=None, start_date=dt.datetime(2026, 1, 1), tags=["e2e"]) as basic:
+    SecretReadingOperator(task_id="reads_secrets")
+
+    @task
+    def fails():
+        raise RuntimeError("expected failure")
+
+    @task
+    def mapped(x):
+        return x
+
+    fails()
+    mapped.expand(x=[1, 2])
+
+
+with DAG(dag_id="ol_e2e_sleep", schedule=None, start_date=dt.datetime(2026, 1, 1)) as sleep_dag:
+
+    @task
+    def sleep_one():
+        import time
+
+        time.sleep(1)
+
+    sleep_one()
