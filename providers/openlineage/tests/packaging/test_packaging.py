@@ -1,0 +1,106 @@
+"""The wheel: namespace layout, entry points, data files; and an in-place upgrade over upstream 2.20.3."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import PROVIDER_DIR, REPO_ROOT
+
+pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
+
+UV = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory) -> Path:
+    if not Path(UV).exists() and not shutil.which("uv"):
+        pytest.skip("uv is not installed; scripts/setup-venv.sh installs it")
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [UV, "build", "--wheel", "--out-dir", str(out), str(PROVIDER_DIR)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (built,) = out.glob("apache_airflow_providers_openlineage-2.21.0-*.whl")
+    return built
+
+
+def test_wheel_contents(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "airflow/__init__.py" not in names
+    assert "airflow/providers/__init__.py" not in names
+    assert "airflow/providers/openlineage/__init__.py" in names
+    assert "airflow/providers/openlineage/get_provider_info.py" in names
+    assert "airflow/providers/openlineage/facets/AirflowRunFacet.json" in names
+    (entry_points,) = [n for n in names if n.endswith("entry_points.txt")]
+    text = zipfile.ZipFile(wheel).read(entry_points).decode().replace(" ", "")
+    assert "[apache_airflow_provider]" in text
+    assert "provider_info=airflow.providers.openlineage.get_provider_info:get_provider_info" in text
+    assert "[airflow.plugins]" in text
+    assert "openlineage=airflow.providers.openlineage.plugins.openlineage:OpenLineageProviderPlugin" in text
+
+
+def test_upgrade_over_upstream_replaces_it_in_place(wheel, tmp_path):
+    venv = tmp_path / "venv"
+    constraints = REPO_ROOT / "ci" / "constraints-airflow-3.3.2.txt"
+    python = venv / "bin" / "python"
+    subprocess.run([UV, "venv", "-q", "-p", "3.11", str(venv)], check=True, timeout=120)
+    subprocess.run(
+        [
+            UV,
+            "pip",
+            "install",
+            "-q",
+            "-p",
+            str(python),
+            "-r",
+            str(constraints),
+            "apache-airflow-providers-openlineage==2.20.3",
+        ],
+        check=True,
+        timeout=600,
+    )
+    subprocess.run([UV, "pip", "install", "-q", "-p", str(python), str(wheel)], check=True, timeout=300)
+    site = next((venv / "lib").glob("python3*/site-packages"))
+    package = site / "airflow" / "providers" / "openlineage"
+    ours = {n for n in zipfile.ZipFile(wheel).namelist() if n.startswith("airflow/providers/openlineage/")}
+    installed = {
+        str(p.relative_to(site)) for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    }
+    assert installed == ours  # no file of the old provider left behind
+    env = {
+        "AIRFLOW_HOME": str(tmp_path / "home"),
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": '{"type": "console"}',
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{tmp_path / 'home' / 'airflow.db'}",
+    }
+    providers = subprocess.run(
+        [venv / "bin" / "airflow", "providers", "list"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert "apache-airflow-providers-openlineage" in providers.stdout
+    line = next(row for row in providers.stdout.splitlines() if "apache-airflow-providers-openlineage" in row)
+    assert "2.21.0" in line
+    options = subprocess.run(
+        [venv / "bin" / "airflow", "config", "list", "--section", "openlineage", "--include-descriptions"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    for option in (
+        "execution_timeout = 10",
+        "execute_in_thread = False",
+        "emission_policy = []",
+        "dag_state_change_process_pool_size = 1",
+    ):
+        assert option in options.stdout, options.stdout[-2000:]
+    plugins = subprocess.run(
+        [venv / "bin" / "airflow", "plugins"], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert "OpenLineageProviderPlugin" in plugins.stdout
