@@ -28,7 +28,7 @@ import datetime as dt
 import traceback
 from typing import Any
 
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import (
     documentation_job,
     error_message_run,
@@ -296,8 +296,8 @@ def build_task_event(
         eventTime=_iso(event_time or utcnow()),
         run=Run(runId=identity.run_id, facets=run_facets),
         job=Job(namespace=identity.namespace, name=identity.job_name, facets=job_facets),
-        inputs=[d for d in inputs or [] if isinstance(d, InputDataset)] or list(inputs or []),
-        outputs=[d for d in outputs or [] if isinstance(d, OutputDataset)] or list(outputs or []),
+        inputs=list(inputs or []),
+        outputs=list(outputs or []),
         producer=_PRODUCER,
     )
 

@@ -101,7 +101,6 @@ class _Child:
         self.pid = pid
         self.status_fd = status_fd
         self.description = describe_event(event)
-        self.exit_code: int | None = None
 
     def read_status(self) -> str:
         try:

@@ -41,7 +41,7 @@ from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.base import EventSender
 from airflow.providers.openlineage.emission.broker import run_bounded
 from airflow.providers.openlineage.emission.fork_sender import KILL_GRACE_SECONDS, ForkSender
-from airflow.providers.openlineage.emission.worker import ThreadSender, describe_event
+from airflow.providers.openlineage.emission.worker import ThreadSender
 
 log = logging.getLogger(__name__)
 
@@ -157,4 +157,4 @@ def make_sender(execute_in_thread: bool, client_factory: Callable[[], Any]) -> E
     return ForkSender(client_factory)
 
 
-__all__ = ["TaskBudget", "TaskEmitter", "describe_event", "make_sender", "task_success_overtime"]
+__all__ = ["TaskBudget", "TaskEmitter", "make_sender", "task_success_overtime"]

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -129,16 +130,12 @@ class ThreadSender:
             return len(self._queue) + self._in_flight
 
     def is_alive(self) -> bool:
-        import os
-
         thread = self._thread
         return thread is not None and thread.is_alive() and self._pid == os.getpid()
 
     # -- worker side ---------------------------------------------------------------------------
 
     def _ensure_thread(self) -> bool:
-        import os
-
         with self._cond:
             if self.is_alive():
                 return True

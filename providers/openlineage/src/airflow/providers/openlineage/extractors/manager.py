@@ -28,10 +28,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import extraction_error_run
 
 from airflow.providers.openlineage import conf
+from airflow.providers.openlineage.conf import warn_bad_value
 from airflow.providers.openlineage.extractors.base import (
     OL_METHOD_NAME_COMPLETE,
     OL_METHOD_NAME_START,
@@ -52,8 +52,6 @@ class ExtractorManager:
         self.default_extractor = DefaultExtractor
         for extractor in import_configured("extractors", conf.custom_extractors()):
             if not (isinstance(extractor, type) and issubclass(extractor, BaseExtractor)):
-                from airflow.providers.openlineage.conf import warn_bad_value
-
                 warn_bad_value("extractors", extractor, "not a BaseExtractor subclass, skipping it")
                 continue
             for operator_class in extractor.get_operator_classnames():
@@ -124,6 +122,3 @@ def _extraction_error(task: Any, err: Exception) -> dict[str, Any]:
             ],
         )
     }
-
-
-__all__ = ["Dataset", "ExtractorManager"]
