@@ -117,7 +117,7 @@ def test_healthy_backend_gets_every_event_in_order(airflow, spec, mode):
 def _timed_run(env: AirflowEnv, dag_id: str) -> tuple[float, dict[str, str], str]:
     """Run a one-task DAG; return the supervisor's workload duration (the time the slot was held)."""
     result = env.dags_test(dag_id, timeout=300)
-    durations = re.findall(r"Workload finished.*?duration=([0-9.]+)", result.stdout)
+    durations = re.findall(r"(?:Workload|Task) finished.*?duration=([0-9.]+)", result.stdout)
     assert durations, result.stdout[-3000:]
     return float(durations[-1]), _latest_states(env, dag_id), result.stdout
 
