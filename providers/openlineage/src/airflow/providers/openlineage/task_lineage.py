@@ -33,7 +33,9 @@ from openlineage.client.event_v2 import RunState
 from airflow.providers.openlineage import client_config, conf
 from airflow.providers.openlineage.emission.task_emitter import TaskEmitter, make_sender
 from airflow.providers.openlineage.events import build_task_event, utcnow
+from airflow.providers.openlineage.extractors.base import OperatorLineage
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
+from airflow.providers.openlineage.utils.emission_policy import EmissionPolicy, resolve_task_emission_policy
 from airflow.providers.openlineage.utils.redaction import redact_event
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class TaskLineage:
         self._config: dict[str, Any] | None = None
         self._config_ok = False
         self._attempt: tuple[Any, ...] | None = None
+        self._policy = EmissionPolicy.defaults()
 
     @property
     def extractor_manager(self) -> ExtractorManager:
@@ -60,17 +63,25 @@ class TaskLineage:
     def _client_factory(self) -> Any:
         return client_config.build_client(self._config)
 
-    def _emitter_for(self, task_instance: Any) -> TaskEmitter:
+    def _emitter_for(self, task_instance: Any) -> TaskEmitter | None:
+        """The attempt's emitter, or None when the emission policy turns its events off."""
         attempt = (
             task_instance.dag_id,
             task_instance.task_id,
             task_instance.run_id,
             task_instance.try_number,
         )
-        if self._emitter is None or attempt != self._attempt:
-            sender = make_sender(conf.execute_in_thread(), self._client_factory)
-            self._emitter = TaskEmitter(sender, conf.execution_timeout())
+        if attempt != self._attempt:
             self._attempt = attempt
+            self._emitter = None
+            self._policy = resolve_task_emission_policy(
+                task_instance.task, task_instance.dag_id, task_instance.task_id
+            )
+            if not self._policy.emit:
+                log.info("OpenLineage events of task `%s` are turned off by the emission policy", attempt[1])
+            else:
+                sender = make_sender(conf.execute_in_thread(), self._client_factory)
+                self._emitter = TaskEmitter(sender, conf.execution_timeout())
         return self._emitter
 
     def _build(self, event_name: str, task_instance: Any, error: Any = None) -> Any:
@@ -82,9 +93,15 @@ class TaskLineage:
                 return None  # already logged once by client_config
             self._config_ok = True
         event_time = None if event_name == "START" else utcnow()
-        lineage = self.extractor_manager.extract_metadata(
-            task_instance.task, _STATE_BY_EVENT[event_name], task_instance
-        )
+        if self._policy.extract_operator_metadata:
+            lineage = self.extractor_manager.extract_metadata(
+                task_instance.task,
+                _STATE_BY_EVENT[event_name],
+                task_instance,
+                source_code_enabled=self._policy.include_source_code,
+            )
+        else:
+            lineage = OperatorLineage()
         event = build_task_event(
             RunState.COMPLETE if event_name == "SKIPPED" else RunState[event_name],
             task_instance,
@@ -94,18 +111,22 @@ class TaskLineage:
             extra_job_facets=lineage.job_facets,
             error=error,
             event_time=event_time,
-            include_full_task_info=conf.include_full_task_info(),
+            include_full_task_info=self._policy.include_full_task_info,
         )
         return redact_event(event)
 
     def on_running(self, task_instance: Any) -> None:
         emitter = self._emitter_for(task_instance)
+        if emitter is None:
+            return
         event = emitter.build("START", lambda: self._build("START", task_instance))
         if event is not None:
             emitter.send_start(event)
 
     def on_terminal(self, event_name: str, task_instance: Any, error: Any = None) -> None:
         emitter = self._emitter_for(task_instance)
+        if emitter is None:
+            return
         event = emitter.build(
             event_name, lambda: self._build(event_name, task_instance, error), terminal=True
         )

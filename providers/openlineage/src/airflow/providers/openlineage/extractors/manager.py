@@ -69,14 +69,16 @@ class ExtractorManager:
             return self.default_extractor
         return None
 
-    def extract_metadata(self, task: Any, state: str, task_instance: Any) -> OperatorLineage:
+    def extract_metadata(
+        self, task: Any, state: str, task_instance: Any, source_code_enabled: bool = True
+    ) -> OperatorLineage:
         """Lineage of ``task`` for an event in ``state``: running, success, failed or skipped."""
         extractor_class = self.get_extractor_class(task)
         if extractor_class is None:
             return self._from_inlets_outlets(task)
         try:
             extractor = extractor_class(task)
-            extractor.source_code_enabled = conf.is_source_enabled()
+            extractor.source_code_enabled = source_code_enabled
             if state == "running":
                 result = extractor.extract()
             elif state == "failed":

@@ -162,8 +162,12 @@ class OpenLineageListener:
 
     def _emit_dag_run(self, state: RunState, dag_run: Any, msg: str | None) -> None:
         from airflow.providers.openlineage.events import build_dag_run_event
+        from airflow.providers.openlineage.utils.emission_policy import resolve_dag_emission_policy
         from airflow.providers.openlineage.utils.redaction import redact_event
 
+        if not resolve_dag_emission_policy(dag_run.dag_id, getattr(dag_run, "dag", None)).emit:
+            log.info("OpenLineage events of DAG `%s` are turned off by the emission policy", dag_run.dag_id)
+            return
         event = redact_event(build_dag_run_event(state, dag_run, msg))
         self._background().submit(event)
 
