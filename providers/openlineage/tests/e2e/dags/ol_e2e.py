@@ -61,3 +61,56 @@ with DAG(dag_id="ol_e2e_sleep", schedule=None, start_date=dt.datetime(2026, 1, 1
         time.sleep(1)
 
     sleep_one()
+
+
+class MisbehavingLineageOperator(BaseOperator):
+    """Lineage methods that misbehave; the task's own supervisor calls must not notice."""
+
+    def __init__(self, *, kind: str, phase: str = "start", **kwargs):
+        super().__init__(**kwargs)
+        self.kind = kind
+        self.phase = phase
+
+    def execute(self, context):
+        ti = context["ti"]
+        # The task's own calls, after lineage used (or tried to use) the channel at START.
+        assert Variable.get("plain_value") == "plain-42"
+        ti.xcom_push(key="mine", value={"n": 7})
+        assert ti.xcom_pull(task_ids=self.task_id, key="mine", map_indexes=ti.map_index) == {"n": 7}
+        assert BaseHook.get_connection("secret_conn").host == "db"
+        return "ok"
+
+    def _misbehave(self):
+        import time
+
+        deadline = time.monotonic() + 30
+        if self.kind == "raise":
+            raise RuntimeError("extractor exploded")
+        if self.kind == "sleep":
+            time.sleep(30)
+        while time.monotonic() < deadline:
+            if self.kind == "variable":
+                assert Variable.get("service_api_key") == "ak-9f8e7d6c5b4a-e2e"
+            elif self.kind == "connection":
+                assert BaseHook.get_connection("secret_conn").host == "db"
+            elif self.kind == "big_variable":
+                assert len(Variable.get("big_value")) == 5 * 1024 * 1024
+        return None
+
+    def get_openlineage_facets_on_start(self):
+        return self._misbehave() if self.phase == "start" else None
+
+    def get_openlineage_facets_on_complete(self, task_instance):
+        return self._misbehave() if self.phase == "complete" else None
+
+
+MISBEHAVIOURS = ["raise", "sleep", "variable", "connection", "big_variable"]
+
+with DAG(dag_id="ol_e2e_misbehaving", schedule=None, start_date=dt.datetime(2026, 1, 1)) as misbehaving:
+    for _phase in ("start", "complete"):
+        for _kind in MISBEHAVIOURS:
+            MisbehavingLineageOperator(task_id=f"{_phase}_{_kind}", kind=_kind, phase=_phase)
+    # The racy cases again, so deadlines land at different points of an exchange.
+    for _repeat in range(3):
+        for _kind in ("variable", "connection", "big_variable"):
+            MisbehavingLineageOperator(task_id=f"again_{_repeat}_{_kind}", kind=_kind)

@@ -1,0 +1,94 @@
+"""
+Extractors that raise, hang, or loop on supervisor calls (Variables, Connections, a 5 MB Variable),
+at START and at COMPLETE, under the real supervisor, in both modes, with ``execution_timeout = 3``.
+
+Every task must succeed: its own later Variable.get, XCom push/pull and get_connection return the right
+values (today's provider: wrong answers, type errors and stuck tasks), and the supervisor logs no error.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from harness import AirflowEnv
+from receiver import Receiver
+from test_task_events_e2e import MODES, SECRET_API_KEY, SECRET_PASSWORD
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
+
+DAGS = Path(__file__).parent / "dags"
+TIMEOUT = 3
+
+
+@pytest.fixture(scope="module")
+def airflow(tmp_path_factory):
+    big = tmp_path_factory.mktemp("vars") / "variables.json"
+    big.write_text(
+        json.dumps(
+            {
+                "big_value": "x" * (5 * 1024 * 1024),
+                "plain_value": "plain-42",
+                "service_api_key": SECRET_API_KEY,
+            }
+        )
+    )
+    with AirflowEnv(DAGS) as env:
+        env.run(
+            [
+                "connections",
+                "add",
+                "secret_conn",
+                "--conn-type",
+                "postgres",
+                "--conn-host",
+                "db",
+                "--conn-password",
+                SECRET_PASSWORD,
+            ],
+            timeout=120,
+        )
+        env.run(["variables", "import", str(big)], timeout=120)
+        env.start_api_server()
+        yield env
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_misbehaving_extractors_never_harm_the_task(airflow, mode):
+    with Receiver("healthy") as receiver:
+        airflow.env.update(
+            {
+                "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(receiver.transport()),
+                "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": MODES[mode],
+                "AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT": str(TIMEOUT),
+            }
+        )
+        airflow.env.pop("AIRFLOW__OPENLINEAGE__DISABLED", None)
+        result = airflow.dags_test("ol_e2e_misbehaving", timeout=900)
+    run_id = airflow.query(
+        "SELECT run_id FROM dag_run WHERE dag_id = 'ol_e2e_misbehaving' ORDER BY id DESC LIMIT 1"
+    )[0][0]
+    states = dict(
+        airflow.query(
+            "SELECT task_id, state FROM task_instance WHERE dag_id = 'ol_e2e_misbehaving' AND run_id = ?",
+            (run_id,),
+        )
+    )
+    assert len(states) == 19
+    failed = {task: state for task, state in states.items() if state != "success"}
+    assert not failed, result.stdout[-5000:]
+    supervisor_errors = [
+        line
+        for line in result.stdout.splitlines()
+        if re.search(r"\[(error|critical)\s*\]", line) and "supervisor" in line
+    ]
+    assert not supervisor_errors, supervisor_errors[:5]
+    durations = [
+        float(d) for d in re.findall(r"(?:Workload|Task) finished.*?duration=([0-9.]+)", result.stdout)
+    ]
+    assert len(durations) == 19
+    # Each task sleeps 0 s itself; lineage may add one timeout (+ supervisor noise).
+    assert max(durations) <= TIMEOUT + 8, durations
+    print(f"{mode}: workload durations min {min(durations):.1f}s max {max(durations):.1f}s")
