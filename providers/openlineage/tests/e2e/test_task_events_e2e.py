@@ -122,17 +122,89 @@ def _timed_run(env: AirflowEnv, dag_id: str) -> tuple[float, dict[str, str], str
     return float(durations[-1]), _latest_states(env, dag_id), result.stdout
 
 
-@pytest.mark.parametrize("mode", sorted(MODES))
-def test_hung_backend_adds_at_most_one_timeout(airflow, mode):
-    timeout = 3
-    _configure(airflow, mode, None)
-    baseline, states, _ = _timed_run(airflow, "ol_e2e_sleep")
-    assert states == {"sleep_one": "success"}
-    with Receiver("hung") as receiver:
-        _configure(airflow, mode, receiver.transport(timeout=300), timeout=timeout)
-        hung, states, output = _timed_run(airflow, "ol_e2e_sleep")
-        assert receiver.requests >= 1  # START really went out and hung
+@pytest.fixture(scope="module")
+def baseline_workload(airflow) -> float:
+    """Supervisor workload of the one-task DAG with lineage disabled."""
+    _configure(airflow, "fork", None)
+    duration, states, output = _timed_run(airflow, "ol_e2e_sleep")
     assert states == {"sleep_one": "success"}, output[-3000:]
-    added = hung - baseline
-    print(f"{mode}: workload baseline {baseline:.1f}s, hung backend {hung:.1f}s, added {added:.1f}s")
+    return duration
+
+
+_AIRFLOW_3_1 = __import__("airflow").__version__.startswith("3.1.")
+BACKENDS = [
+    "hung",
+    pytest.param(
+        "refused",
+        marks=pytest.mark.skipif(_AIRFLOW_3_1, reason="runs on the 3.3.2 lane only, to keep CI short"),
+    ),
+    pytest.param(
+        "error",
+        marks=pytest.mark.skipif(_AIRFLOW_3_1, reason="runs on the 3.3.2 lane only, to keep CI short"),
+    ),
+    pytest.param(
+        "slow", marks=pytest.mark.skipif(_AIRFLOW_3_1, reason="runs on the 3.3.2 lane only, to keep CI short")
+    ),
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_faulty_backend_adds_at_most_one_timeout(airflow, baseline_workload, mode, backend):
+    """Hung, refused, HTTP 500 or slow backend: the task succeeds; lineage adds at most one timeout."""
+    timeout = 3
+    from receiver import unused_port
+
+    with Receiver("hung" if backend == "refused" else backend, delay=1.0) as receiver:
+        transport = receiver.transport(timeout=300)
+        if backend == "refused":
+            transport["url"] = f"http://127.0.0.1:{unused_port()}"
+        _configure(airflow, mode, transport, timeout=timeout)
+        duration, states, output = _timed_run(airflow, "ol_e2e_sleep")
+        if backend in ("hung", "error", "slow"):
+            assert receiver.requests >= 1  # events really went out
+        if backend == "slow":  # 1 s per event fits in the budget: both arrive, in order
+            assert receiver.wait_for(2, timeout=10)
+            types = [e["eventType"] for e in receiver.events if e["job"]["name"] == "ol_e2e_sleep.sleep_one"]
+            assert types == ["START", "COMPLETE"]
+    assert states == {"sleep_one": "success"}, output[-3000:]
+    added = duration - baseline_workload
+    print(
+        f"{mode}/{backend}: workload {duration:.1f}s, "
+        f"lineage disabled {baseline_workload:.1f}s, added {added:.1f}s"
+    )
     assert added <= timeout + MARGIN_SECONDS, output[-3000:]
+    assert "Traceback" not in "\n".join(line for line in output.splitlines() if "openlineage" in line.lower())
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_sigterm_while_start_in_flight_still_sends_fail(airflow, mode):
+    """The runner is terminated while START is being sent: FAIL still goes out, after START."""
+    with Receiver("slow", delay=1.5) as receiver:
+        _configure(airflow, mode, receiver.transport(), timeout=10)
+        result = airflow.dags_test("ol_e2e_sigterm", timeout=300)
+        states = _latest_states(airflow, "ol_e2e_sigterm")
+        assert receiver.wait_for(2, timeout=15)
+        types = [e["eventType"] for e in receiver.events if e["job"]["name"] == "ol_e2e_sigterm.terminated"]
+    assert states == {"terminated": "failed"}, result.stdout[-3000:]
+    assert types == ["START", "FAIL"]
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_no_pile_up_over_fifty_tasks_with_a_hung_backend(airflow, mode):
+    """50 tasks against a hung backend: all succeed, and no lineage process is left behind."""
+    import subprocess
+
+    airflow.env["AIRFLOW__CORE__PARALLELISM"] = "4"
+    try:
+        with Receiver("hung") as receiver:
+            _configure(airflow, mode, receiver.transport(timeout=300), timeout=1)
+            result = airflow.dags_test("ol_e2e_many", timeout=600)
+            states = _latest_states(airflow, "ol_e2e_many")
+            leftovers = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    finally:
+        del airflow.env["AIRFLOW__CORE__PARALLELISM"]
+    assert len(states) == 50
+    assert set(states.values()) == {"success"}, result.stdout[-3000:]
+    assert "openlineage-sender" not in leftovers
+    assert result.stdout.count("did not finish within execution_timeout") == 50  # one line per task

@@ -114,3 +114,36 @@ with DAG(dag_id="ol_e2e_misbehaving", schedule=None, start_date=dt.datetime(2026
     for _repeat in range(3):
         for _kind in ("variable", "connection", "big_variable"):
             MisbehavingLineageOperator(task_id=f"again_{_repeat}_{_kind}", kind=_kind)
+
+
+class StopsOnTermOperator(BaseOperator):
+    """Like most long-running operators: SIGTERM calls on_kill, which makes execute() give up."""
+
+    def execute(self, context):
+        import os
+        import signal
+        import time
+
+        self._killed = False
+        time.sleep(0.5)  # START is in flight now
+        os.kill(os.getpid(), signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while not self._killed and time.monotonic() < deadline:
+            time.sleep(0.05)
+        raise RuntimeError("terminated by SIGTERM")
+
+    def on_kill(self):
+        self._killed = True
+
+
+with DAG(dag_id="ol_e2e_sigterm", schedule=None, start_date=dt.datetime(2026, 1, 1)) as sigterm_dag:
+    StopsOnTermOperator(task_id="terminated", retries=0)
+
+
+with DAG(dag_id="ol_e2e_many", schedule=None, start_date=dt.datetime(2026, 1, 1)) as many_dag:
+
+    @task
+    def noop(i):
+        return i
+
+    noop.expand(i=list(range(50)))

@@ -78,10 +78,24 @@ def _isolate_child(keep_fd: int) -> None:
     os.closerange(keep_fd + 1, max_fd)
 
 
+CHILD_TITLE = "airflow openlineage-sender"
+
+
+def _set_title() -> None:
+    """Name the child in ``ps`` so operators (and tests) can tell a lineage sender apart."""
+    try:
+        import setproctitle
+
+        setproctitle.setproctitle(CHILD_TITLE)
+    except ImportError:
+        pass
+
+
 def _child_main(event: Any, client_factory: Callable[[], Any], status_fd: int) -> None:
     code, status = 2, "internal error"
     try:
         _isolate_child(status_fd)
+        _set_title()
         # Logging handlers point at closed descriptors now; keep the client quiet.
         logging.disable(logging.CRITICAL)
         try:
