@@ -78,6 +78,7 @@ class AirflowEnv:
     def __init__(
         self, dags_folder: Path, env: dict[str, str] | None = None, home: Path | None = None
     ) -> None:
+        self._own_home = home is None
         self.home = Path(home or tempfile.mkdtemp(prefix="ol-airflow-"))
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = unused_port()
@@ -165,6 +166,11 @@ class AirflowEnv:
         with sqlite3.connect(self.home / "airflow.db", timeout=30) as db:
             return db.execute(sql, params).fetchall()
 
+    def task_logs(self, dag_id: str, run_id: str) -> str:
+        """Every task log of one DAG run, as the task runners wrote them."""
+        folder = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+        return "\n".join(p.read_text(errors="replace") for p in sorted(folder.rglob("*.log")))
+
     def task_states(self, dag_id: str) -> dict[str, str]:
         rows = self.query("SELECT task_id, map_index, state FROM task_instance WHERE dag_id = ?", (dag_id,))
         return {(t if m == -1 else f"{t}[{m}]"): s for t, m, s in rows}
@@ -208,3 +214,5 @@ class AirflowEnv:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+        if self._own_home:
+            shutil.rmtree(self.home, ignore_errors=True)
