@@ -7,6 +7,7 @@ any byte. Hung backend: tasks still succeed and lineage adds at most ``execution
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import time
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from harness import AirflowEnv
+from openlineage.client.uuid import generate_static_uuid
 from receiver import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -82,8 +84,9 @@ def test_healthy_backend_gets_every_event_in_order(airflow, spec, mode):
             "fails": "failed",
             "mapped[0]": "success",
             "mapped[1]": "success",
+            "macros": "success",
         }, result.stdout[-3000:]
-        assert receiver.wait_for(8, timeout=30)
+        assert receiver.wait_for(10, timeout=30)
         time.sleep(1)
         events = list(receiver.events)
 
@@ -92,7 +95,7 @@ def test_healthy_backend_gets_every_event_in_order(airflow, spec, mode):
         spec.validate_event(event)
         by_run[event["run"]["runId"]].append(event)
     task_runs = {run: evs for run, evs in by_run.items() if evs[0]["job"]["name"] != "ol_e2e_basic"}
-    assert len(task_runs) == 4
+    assert len(task_runs) == 5
     for run_events in task_runs.values():
         types = [e["eventType"] for e in run_events]
         assert len(types) == 2
@@ -112,6 +115,37 @@ def test_healthy_backend_gets_every_event_in_order(airflow, spec, mode):
     assert SECRET_PASSWORD.encode() not in raw
     assert SECRET_API_KEY.encode() not in raw
     assert b"***" in raw
+
+    # Run ids: the documented scheme, derived here independently, equals events and macros.
+    dag_run_id, logical_date, run_after = airflow.query(
+        "SELECT run_id, logical_date, run_after FROM dag_run "
+        "WHERE dag_id = 'ol_e2e_basic' ORDER BY id DESC LIMIT 1"
+    )[0]
+    instant = _parse_db_date(logical_date or run_after)
+    expected_task_id = str(generate_static_uuid(instant, b"default.ol_e2e_basic.macros.1.-1"))
+    expected_dag_id = str(generate_static_uuid(instant, b"default.ol_e2e_basic.0"))
+    macros_events = [e for e in events if e["job"]["name"] == "ol_e2e_basic.macros"]
+    assert {e["run"]["runId"] for e in macros_events} == {expected_task_id}
+    assert {e["run"]["facets"]["parent"]["run"]["runId"] for e in macros_events} == {expected_dag_id}
+    rendered = _xcom(airflow, dag_run_id, "macros")
+    assert rendered == (
+        f"{expected_task_id} default/ol_e2e_basic.macros/{expected_task_id} "
+        f"default/ol_e2e_basic/{expected_dag_id} ol_e2e_basic.macros"
+    )
+
+
+def _parse_db_date(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(str(value).replace(" ", "T"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _xcom(env: AirflowEnv, run_id: str, task_id: str) -> object:
+    (value,) = env.query(
+        "SELECT value FROM xcom "
+        "WHERE dag_id = 'ol_e2e_basic' AND run_id = ? AND task_id = ? AND key = 'return_value'",
+        (run_id, task_id),
+    )[0]
+    return json.loads(value)
 
 
 def _timed_run(env: AirflowEnv, dag_id: str) -> tuple[float, dict[str, str], str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, BaseHook, BaseOperator, Variable, task
 
 
@@ -50,6 +51,15 @@ with DAG(dag_id="ol_e2e_basic", schedule=None, start_date=dt.datetime(2026, 1, 1
 
     fails()
     mapped.expand(x=[1, 2])
+    BashOperator(
+        task_id="macros",
+        bash_command=(
+            "echo '{{ macros.OpenLineageProviderPlugin.lineage_run_id(task_instance) }} "
+            "{{ macros.OpenLineageProviderPlugin.lineage_parent_id(task_instance) }} "
+            "{{ macros.OpenLineageProviderPlugin.lineage_root_parent_id(task_instance) }} "
+            "{{ macros.OpenLineageProviderPlugin.lineage_job_name(task_instance) }}'"
+        ),
+    )
 
 
 with DAG(dag_id="ol_e2e_sleep", schedule=None, start_date=dt.datetime(2026, 1, 1)) as sleep_dag:
