@@ -87,7 +87,7 @@ def test_upgrade_over_upstream_replaces_it_in_place(wheel, tmp_path):
     line = next(row for row in providers.stdout.splitlines() if "apache-airflow-providers-openlineage" in row)
     assert "2.21.0" in line
     options = subprocess.run(
-        [venv / "bin" / "airflow", "config", "list", "--section", "openlineage", "--include-descriptions"],
+        [venv / "bin" / "airflow", "config", "list", "--section", "openlineage", "--show-values"],
         env=env,
         capture_output=True,
         text=True,
@@ -95,8 +95,15 @@ def test_upgrade_over_upstream_replaces_it_in_place(wheel, tmp_path):
     )
     from airflow.providers.openlineage.get_provider_info import get_provider_info
 
-    for option in get_provider_info()["config"]["openlineage"]["options"]:
-        assert f"{option} =" in options.stdout, options.stdout[-2000:]
+    declared = get_provider_info()["config"]["openlineage"]["options"]
+    assert len(declared) == 18
+    for option, spec in declared.items():
+        if option == "transport":  # set in env above
+            assert 'transport = {"type": "console"}' in options.stdout
+        elif spec["default"] is None:
+            assert f"# {option} = " in options.stdout, options.stdout[-2000:]
+        else:
+            assert f"{option} = {spec['default']}".rstrip() in options.stdout, options.stdout[-2000:]
     plugins = subprocess.run(
         [venv / "bin" / "airflow", "plugins"], env=env, capture_output=True, text=True, timeout=300
     )
