@@ -55,26 +55,28 @@ class SpecValidator:
 
     def validate_event(self, event: dict[str, Any]) -> None:
         self._validate(event, self._schemas["OpenLineage.json"]["$id"])
-        facets = {**event["run"].get("facets", {}), **event["job"].get("facets", {})}
+        located = [("run", n, f) for n, f in event["run"].get("facets", {}).items()]
+        located += [("job", n, f) for n, f in event["job"].get("facets", {}).items()]
         for dataset in [*event.get("inputs", []), *event.get("outputs", [])]:
-            facets.update({f"dataset.{k}": v for k, v in (dataset.get("facets") or {}).items()})
-        for name, facet in facets.items():
+            located += [("dataset", n, f) for n, f in (dataset.get("facets") or {}).items()]
+        for where, name, facet in located:
             url = facet.get("_schemaURL", "")
             file_name = url.split("#")[0].rsplit("/", 1)[-1]
             if file_name in self._schemas and file_name != "OpenLineage.json":
                 definition = url.split("#/$defs/")[-1]
                 self._validate(facet, f"{self._schemas[file_name]['$id']}#/$defs/{definition}")
-            own = OWN_FACETS_DIR / f"{_OWN_FACET_SCHEMAS.get(name, '')}.json"
-            if name in _OWN_FACET_SCHEMAS and own.exists():
-                self._validate(facet, json.loads(own.read_text())["$id"])
+            own = _OWN_FACET_SCHEMAS.get((where, name))
+            if own and (OWN_FACETS_DIR / f"{own}.json").exists():
+                self._validate(facet, json.loads((OWN_FACETS_DIR / f"{own}.json").read_text())["$id"])
 
 
 _OWN_FACET_SCHEMAS = {
-    "airflow": "AirflowRunFacet",
-    "airflowDagRun": "AirflowDagRunFacet",
-    "airflowState": "AirflowStateRunFacet",
-    "debug": "AirflowDebugRunFacet",
-    "airflow_mappedTask": "AirflowMappedTaskRunFacet",
+    ("run", "airflow"): "AirflowRunFacet",
+    ("run", "airflowDagRun"): "AirflowDagRunFacet",
+    ("run", "airflowState"): "AirflowStateRunFacet",
+    ("run", "debug"): "AirflowDebugRunFacet",
+    ("run", "airflow_mappedTask"): "AirflowMappedTaskRunFacet",
+    ("job", "airflow"): "AirflowJobFacet",
 }
 
 

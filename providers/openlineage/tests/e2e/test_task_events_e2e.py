@@ -246,3 +246,28 @@ def test_no_pile_up_over_fifty_tasks_with_a_hung_backend(airflow, mode):
     )[0][0]
     logs = airflow.task_logs("ol_e2e_many", run_id)
     assert logs.count("did not finish within execution_timeout") == 50  # one line per task
+
+
+def test_scheduler_emits_dag_run_start_and_terminal(airflow, spec):
+    """Through the real scheduler: DAG-run START (with the DAG's structure) then FAIL (with task states)."""
+    with Receiver("healthy") as receiver:
+        _configure(airflow, "fork", receiver.transport())
+        final_state = airflow.run_scheduled("ol_e2e_basic", timeout=300)
+        assert final_state == "failed"  # the `fails` task fails the run
+        assert receiver.wait_for(12, timeout=30)
+        events = list(receiver.events)
+    for event in events:
+        spec.validate_event(event)
+    dag_events = [e for e in events if e["job"]["name"] == "ol_e2e_basic"]
+    assert [e["eventType"] for e in dag_events] == ["START", "FAIL"]
+    start, fail = dag_events
+    assert start["run"]["runId"] == fail["run"]["runId"]
+    assert set(start["job"]["facets"]["airflow"]["tasks"]) == {"reads_secrets", "fails", "mapped", "macros"}
+    state = fail["run"]["facets"]["airflowState"]
+    assert state["dagRunState"] == "failed"
+    assert state["tasksState"]["fails"] == "failed"
+    assert state["tasksState"]["reads_secrets"] == "success"
+    task_parents = {
+        e["run"]["facets"]["parent"]["run"]["runId"] for e in events if e["job"]["name"] != "ol_e2e_basic"
+    }
+    assert task_parents == {start["run"]["runId"]}

@@ -25,6 +25,7 @@ the scheduler); the emission strategies only ever see finished events.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import traceback
 from typing import Any
 
@@ -44,12 +45,14 @@ from airflow.providers.openlineage import conf
 from airflow.providers.openlineage.plugins.facets import (
     AirflowDagRunFacet,
     AirflowDebugRunFacet,
+    AirflowJobFacet,
     AirflowMappedTaskRunFacet,
     AirflowRunFacet,
 )
 from airflow.providers.openlineage.utils.airflow_info import (
     describe_dag,
     describe_dag_run,
+    describe_dag_structure,
     describe_task,
     describe_task_instance,
 )
@@ -66,6 +69,7 @@ from airflow.providers.openlineage.utils.ids import (
 )
 
 set_producer(_PRODUCER)
+log = logging.getLogger(__name__)
 
 _MAX_DOC_BYTES = 64 * 1024
 _DOC_ATTRIBUTES = (
@@ -194,6 +198,15 @@ def _parent_facet(run_id: str, job_name: str, namespace: str, root: dict[str, st
             ),
         )
     }
+
+
+def _optional(name: str, build: Any) -> dict[str, Any]:
+    """A facet that needs more than the event's own objects (DB, DAG structure); left out on error."""
+    try:
+        return {name: build()}
+    except Exception as err:  # noqa: BLE001 - a missing facet must not cost the event
+        log.warning("OpenLineage `%s` facet left out: %s: %s", name, type(err).__name__, err)
+        return {}
 
 
 def debug_facet() -> dict[str, Any]:
@@ -338,6 +351,8 @@ def build_dag_run_event(event_type: RunState, dag_run: Any, msg: str | None = No
     job_facets.update(_owners_facet(safe_getattr(dag, "owner")))
     job_facets.update(_tags_facet(safe_getattr(dag, "tags")))
     job_facets.update(_job_type("DAG"))
+    if event_type == RunState.START and dag is not None:
+        job_facets.update(_optional("airflow", lambda: AirflowJobFacet(**describe_dag_structure(dag))))
 
     if event_type == RunState.START:
         event_time = safe_getattr(dag_run, "start_date")
@@ -388,3 +403,21 @@ def build_manual_task_event(event_type: RunState, task_instance: Any, error: Any
         outputs=[],
         producer=_PRODUCER,
     )
+
+
+def add_dag_run_state_facet(event: RunEvent, dag_id: str, run_id: str, dag_run_state: str) -> RunEvent:
+    """
+    Add ``airflowState`` to a DAG-run COMPLETE/FAIL event, reading task instances in a new session.
+
+    Runs on the emitter's worker thread, never in the scheduler's hook: the scheduler's session is
+    inside a no-commit guard there, and its objects must not be touched from another thread.
+    """
+    from airflow.providers.openlineage.plugins.facets import AirflowStateRunFacet
+    from airflow.providers.openlineage.utils.airflow_info import fetch_dag_run_state
+
+    event.run.facets.update(
+        _optional(
+            "airflowState", lambda: AirflowStateRunFacet(**fetch_dag_run_state(dag_id, run_id, dag_run_state))
+        )
+    )
+    return event

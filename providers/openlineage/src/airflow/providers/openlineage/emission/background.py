@@ -28,6 +28,7 @@ left is counted and logged (never the payloads).
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import threading
 import time
@@ -58,13 +59,18 @@ class BackgroundEmitter:
         self._closed = False
         atexit.register(self.shutdown)
 
-    def submit(self, event: Any) -> bool:
-        """Queue ``event`` on the worker owning its run; never blocks."""
+    def submit(self, event: Any, finish: Callable[[Any], Any] | None = None) -> bool:
+        """
+        Queue ``event`` on the worker owning its run; never blocks.
+
+        ``finish``, if given, runs on the worker thread just before sending and returns the event to
+        send: for work that must stay off the caller's thread (reading the DB from the scheduler).
+        """
         if self._closed:
             return False
         run_id = str(getattr(getattr(event, "run", None), "runId", ""))
         worker = self._workers[zlib.crc32(run_id.encode()) % len(self._workers)]
-        return worker.submit(event)
+        return worker.submit(functools.partial(finish, event) if finish else event)
 
     def flush(self, timeout: float) -> bool:
         """Wait at most ``timeout`` seconds for every worker to go idle."""

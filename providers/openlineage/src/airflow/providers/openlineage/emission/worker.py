@@ -173,6 +173,8 @@ class ThreadSender:
             if event is None:
                 return
             try:
+                if callable(event):  # built here, off the caller's thread (see BackgroundEmitter.submit)
+                    event = event()
                 if self._client is None:
                     self._client = self._client_factory()
                 send_event(self._client, event)

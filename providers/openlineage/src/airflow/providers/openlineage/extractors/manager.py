@@ -75,7 +75,9 @@ class ExtractorManager:
         """Lineage of ``task`` for an event in ``state``: running, success, failed or skipped."""
         extractor_class = self.get_extractor_class(task)
         if extractor_class is None:
-            return self._from_inlets_outlets(task)
+            lineage = self._from_inlets_outlets(task)
+            lineage.run_facets.update(unknown_source_attribute(task))
+            return lineage
         try:
             extractor = extractor_class(task)
             extractor.source_code_enabled = source_code_enabled
@@ -107,6 +109,21 @@ class ExtractorManager:
         inputs = [d for d in (to_openlineage_dataset(i) for i in getattr(task, "inlets", []) or []) if d]
         outputs = [d for d in (to_openlineage_dataset(o) for o in getattr(task, "outlets", []) or []) if d]
         return OperatorLineage(inputs=inputs, outputs=outputs)
+
+
+def unknown_source_attribute(task: Any) -> dict[str, Any]:
+    """``unknownSourceAttribute``: the operator had no extractor and no lineage methods."""
+    from airflow.providers.openlineage.plugins.facets import (
+        UnknownOperatorAttributeRunFacet,
+        UnknownOperatorInstance,
+    )
+    from airflow.providers.openlineage.utils.airflow_info import describe_task
+
+    return {
+        "unknownSourceAttribute": UnknownOperatorAttributeRunFacet(
+            unknownItems=[UnknownOperatorInstance(name=type(task).__name__, properties=describe_task(task))]
+        )
+    }
 
 
 def _extraction_error(task: Any, err: Exception) -> dict[str, Any]:

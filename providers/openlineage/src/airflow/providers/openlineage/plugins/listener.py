@@ -161,7 +161,7 @@ class OpenLineageListener:
         return get_background_emitter(lambda: client_config.build_client(config))
 
     def _emit_dag_run(self, state: RunState, dag_run: Any, msg: str | None) -> None:
-        from airflow.providers.openlineage.events import build_dag_run_event
+        from airflow.providers.openlineage.events import add_dag_run_state_facet, build_dag_run_event
         from airflow.providers.openlineage.utils.emission_policy import resolve_dag_emission_policy
         from airflow.providers.openlineage.utils.redaction import redact_event
 
@@ -169,7 +169,15 @@ class OpenLineageListener:
             log.info("OpenLineage events of DAG `%s` are turned off by the emission policy", dag_run.dag_id)
             return
         event = redact_event(build_dag_run_event(state, dag_run, msg))
-        self._background().submit(event)
+        finish = None
+        if state != RunState.START:  # task states are read on the emitter's thread, not here
+            finish = functools.partial(
+                add_dag_run_state_facet,
+                dag_id=dag_run.dag_id,
+                run_id=dag_run.run_id,
+                dag_run_state=str(getattr(dag_run.state, "value", dag_run.state)),
+            )
+        self._background().submit(event, finish)
 
     def _manual_state_change(self, state: RunState, task_instance: Any, error: Any = None) -> None:
         from airflow.providers.openlineage.events import build_manual_task_event

@@ -258,3 +258,78 @@ def describe_task(task: Any, include_full_task_info: bool = False) -> dict[str, 
         )
     )
     return info
+
+
+def describe_dag_structure(dag: Any) -> dict[str, Any]:
+    """``tasks`` and ``taskGroups`` of the ``airflow`` job facet (DAG START)."""
+    from airflow.providers.openlineage.utils.ids import get_fully_qualified_class_name
+
+    edge_info = safe_getattr(dag, "edge_info") or {}
+    tasks: dict[str, Any] = {}
+    for task in sorted(safe_getattr(dag, "tasks") or [], key=lambda t: t.task_id):
+        group = safe_getattr(task, "task_group")
+        labels = {
+            target: {"label": info["label"]}
+            for target, info in (edge_info.get(task.task_id) or {}).items()
+            if isinstance(info, dict) and info.get("label")
+        }
+        tasks[task.task_id] = {
+            "operator": get_fully_qualified_class_name(task),
+            "task_group": safe_getattr(group, "group_id"),
+            "emits_ol_events": True,
+            "ui_color": safe_getattr(task, "ui_color"),
+            "ui_fgcolor": safe_getattr(task, "ui_fgcolor"),
+            "ui_label": safe_getattr(task, "label", task.task_id),
+            "is_setup": bool(safe_getattr(task, "is_setup", False)),
+            "is_teardown": bool(safe_getattr(task, "is_teardown", False)),
+            "downstream_task_ids": sorted(safe_getattr(task, "downstream_task_ids") or []),
+            "downstream_task_edges": labels,
+        }
+    groups: dict[str, Any] = {}
+    root = safe_getattr(dag, "task_group")
+    pending = list((safe_getattr(root, "children") or {}).values())
+    while pending:
+        node = pending.pop()
+        children = safe_getattr(node, "children")
+        if children is None:
+            continue
+        parent = safe_getattr(node, "parent_group")
+        groups[node.group_id] = {
+            "parent_group": safe_getattr(parent, "group_id"),
+            "ui_color": safe_getattr(node, "ui_color"),
+            "ui_fgcolor": safe_getattr(node, "ui_fgcolor"),
+            "ui_label": safe_getattr(node, "label", node.group_id),
+        }
+        pending.extend(children.values())
+    return {"taskTree": {}, "taskGroups": dict(sorted(groups.items())), "tasks": tasks}
+
+
+def fetch_dag_run_state(dag_id: str, run_id: str, dag_run_state: str) -> dict[str, Any]:
+    """``airflowState`` fields: each task instance's state and duration, read in a session of its own."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    states: dict[str, str] = {}
+    durations: dict[str, float] = {}
+    with create_session() as session:
+        rows = session.execute(
+            select(
+                TaskInstance.task_id,
+                TaskInstance.map_index,
+                TaskInstance.state,
+                TaskInstance.duration,
+                TaskInstance.start_date,
+                TaskInstance.end_date,
+            ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
+        ).all()
+    for task_id, map_index, state, duration, start_date, end_date in rows:
+        key = task_id if map_index in (None, -1) else f"{task_id}[{map_index}]"
+        states[key] = to_json_value(state) or "none"
+        if duration is not None:
+            durations[key] = float(duration)
+        elif end_date and start_date:
+            durations[key] = (end_date - start_date).total_seconds()
+        else:
+            durations[key] = 0.0
+    return {"dagRunState": dag_run_state, "tasksState": states, "tasksDuration": durations}
