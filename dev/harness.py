@@ -19,12 +19,14 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from receiver import unused_port
 
 AIRFLOW_BIN = str(Path(sys.executable).with_name("airflow"))
+EXIT_GRACE = 30.0
 _JWT_SECRET = "openlineage-provider-tests-" + "x" * 64
 
 
@@ -117,27 +119,49 @@ class AirflowEnv:
                 time.sleep(0.3)
         raise RuntimeError(f"api-server did not come up; see {self.home / 'api-server.log'}")
 
-    def run(self, args: list[str], timeout: float = 300.0) -> subprocess.CompletedProcess:
-        """Run an airflow CLI command to completion (bounded), output captured."""
-        proc = subprocess.Popen(
-            [AIRFLOW_BIN, *args],
-            env=self.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._procs.append(proc)
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self._kill(proc)
-            out, _ = proc.communicate()
-            return subprocess.CompletedProcess(proc.args, -9, out.decode(errors="replace"), "")
-        return subprocess.CompletedProcess(proc.args, proc.returncode, out.decode(errors="replace"), "")
+    def run(
+        self, args: list[str], timeout: float = 300.0, done: Callable[[], bool] | None = None
+    ) -> subprocess.CompletedProcess:
+        """
+        Run an airflow CLI command to completion (bounded), output captured.
+
+        ``done``, when given, tells that the command's work is finished: the command then gets
+        ``EXIT_GRACE`` seconds to exit before its process group is killed (Airflow's LocalExecutor
+        sometimes waits forever for one of its idle workers at shutdown).
+        """
+        with tempfile.TemporaryFile() as output:
+            proc = subprocess.Popen(
+                [AIRFLOW_BIN, *args],
+                env=self.env,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            self._procs.append(proc)
+            end = time.monotonic() + timeout
+            finished_at: float | None = None
+            while proc.poll() is None:
+                now = time.monotonic()
+                if finished_at is None and done is not None and done():
+                    finished_at = now
+                if now > end or (finished_at is not None and now - finished_at > EXIT_GRACE):
+                    self._kill(proc)
+                    break
+                time.sleep(0.5)
+            proc.wait()
+            output.seek(0)
+            text = output.read().decode(errors="replace")
+        return subprocess.CompletedProcess(proc.args, proc.returncode, text, "")
 
     def dags_test(self, dag_id: str, timeout: float = 300.0) -> subprocess.CompletedProcess:
         """``airflow dags test --use-executor``: tasks run under the real supervisor."""
-        return self.run(["dags", "test", dag_id, "--use-executor"], timeout=timeout)
+        known = {row[0] for row in self.query("SELECT run_id FROM dag_run WHERE dag_id = ?", (dag_id,))}
+
+        def finished() -> bool:
+            rows = self.query("SELECT run_id, state FROM dag_run WHERE dag_id = ?", (dag_id,))
+            return any(run_id not in known and state in ("success", "failed") for run_id, state in rows)
+
+        return self.run(["dags", "test", dag_id, "--use-executor"], timeout=timeout, done=finished)
 
     def run_scheduled(self, dag_id: str, timeout: float = 300.0, conf: dict | None = None) -> str | None:
         """Trigger ``dag_id`` and let a real scheduler run it; returns the DAG run's final state."""

@@ -10,47 +10,20 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
+from e2e_support import MODES, seeded_airflow
 from harness import AirflowEnv
 from receiver import Receiver
-from test_task_events_e2e import MODES, SECRET_API_KEY, SECRET_PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
-DAGS = Path(__file__).parent / "dags"
 TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory):
-    big = tmp_path_factory.mktemp("vars") / "variables.json"
-    big.write_text(
-        json.dumps(
-            {
-                "big_value": "x" * (5 * 1024 * 1024),
-                "plain_value": "plain-42",
-                "service_api_key": SECRET_API_KEY,
-            }
-        )
-    )
-    with AirflowEnv(DAGS) as env:
-        env.run(
-            [
-                "connections",
-                "add",
-                "secret_conn",
-                "--conn-type",
-                "postgres",
-                "--conn-host",
-                "db",
-                "--conn-password",
-                SECRET_PASSWORD,
-            ],
-            timeout=120,
-        )
-        env.run(["variables", "import", str(big)], timeout=120)
+    with seeded_airflow(tmp_path_factory.mktemp("vars"), {"big_value": "x" * (5 * 1024 * 1024)}) as env:
         env.env["AIRFLOW__CORE__PARALLELISM"] = "4"  # 2 cores: keep CPU contention out of the timings
         env.start_api_server()
         yield env

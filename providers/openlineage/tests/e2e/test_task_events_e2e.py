@@ -12,41 +12,21 @@ import json
 import re
 import time
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
+from e2e_support import MODES, SECRET_API_KEY, SECRET_PASSWORD, seeded_airflow
 from harness import AirflowEnv
 from openlineage.client.uuid import generate_static_uuid
 from receiver import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-DAGS = Path(__file__).parent / "dags"
-SECRET_PASSWORD = "s3cr3t-Passw0rd-e2e"
-SECRET_API_KEY = "ak-9f8e7d6c5b4a-e2e"
-MODES = {"fork": "False", "thread": "True"}
 MARGIN_SECONDS = 6.0  # the supervisor's intermittent ~5 s exit delay; lineage's own margin is < 1 s
 
 
 @pytest.fixture(scope="module")
-def airflow():
-    with AirflowEnv(DAGS) as env:
-        env.run(
-            [
-                "connections",
-                "add",
-                "secret_conn",
-                "--conn-type",
-                "postgres",
-                "--conn-host",
-                "db",
-                "--conn-password",
-                SECRET_PASSWORD,
-            ],
-            timeout=120,
-        )
-        env.run(["variables", "set", "service_api_key", SECRET_API_KEY], timeout=120)
-        env.run(["variables", "set", "plain_value", "plain-42"], timeout=120)
+def airflow(tmp_path_factory):
+    with seeded_airflow(tmp_path_factory.mktemp("vars")) as env:
         env.start_api_server()
         yield env
 
@@ -85,8 +65,9 @@ def test_healthy_backend_gets_every_event_in_order(airflow, spec, mode):
             "mapped[0]": "success",
             "mapped[1]": "success",
             "macros": "success",
+            "group.skips": "skipped",
         }, result.stdout[-3000:]
-        assert receiver.wait_for(10, timeout=30)
+        assert receiver.wait_for(12, timeout=30)
         time.sleep(1)
         events = list(receiver.events)
 
@@ -95,7 +76,7 @@ def test_healthy_backend_gets_every_event_in_order(airflow, spec, mode):
         spec.validate_event(event)
         by_run[event["run"]["runId"]].append(event)
     task_runs = {run: evs for run, evs in by_run.items() if evs[0]["job"]["name"] != "ol_e2e_basic"}
-    assert len(task_runs) == 5
+    assert len(task_runs) == 6
     for run_events in task_runs.values():
         types = [e["eventType"] for e in run_events]
         assert len(types) == 2
@@ -104,6 +85,11 @@ def test_healthy_backend_gets_every_event_in_order(airflow, spec, mode):
     names = {e["job"]["name"]: e for e in events if e["eventType"] != "START"}
     assert names["ol_e2e_basic.fails"]["eventType"] == "FAIL"
     assert "expected failure" in names["ol_e2e_basic.fails"]["run"]["facets"]["errorMessage"]["message"]
+    assert names["ol_e2e_basic.group.skips"]["eventType"] == "COMPLETE"  # skipped itself: COMPLETE
+    assert (
+        names["ol_e2e_basic.group.skips"]["run"]["facets"]["airflow"]["task"]["task_group"]["group_id"]
+        == "group"
+    )
     complete = names["ol_e2e_basic.reads_secrets"]
     assert complete["eventType"] == "COMPLETE"
     assert [d["name"] for d in complete["inputs"]] == ["public.source"]
@@ -262,7 +248,14 @@ def test_scheduler_emits_dag_run_start_and_terminal(airflow, spec):
     assert [e["eventType"] for e in dag_events] == ["START", "FAIL"]
     start, fail = dag_events
     assert start["run"]["runId"] == fail["run"]["runId"]
-    assert set(start["job"]["facets"]["airflow"]["tasks"]) == {"reads_secrets", "fails", "mapped", "macros"}
+    assert set(start["job"]["facets"]["airflow"]["tasks"]) == {
+        "reads_secrets",
+        "fails",
+        "mapped",
+        "macros",
+        "group.skips",
+    }
+    assert start["job"]["facets"]["airflow"]["taskGroups"]["group"]["parent_group"] is None
     state = fail["run"]["facets"]["airflowState"]
     assert state["dagRunState"] == "failed"
     assert state["tasksState"]["fails"] == "failed"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.providers.standard.operators.bash import BashOperator
-from airflow.sdk import DAG, BaseHook, BaseOperator, Variable, task
+from airflow.sdk import DAG, BaseHook, BaseOperator, Variable, task, task_group
 
 
 class SecretReadingOperator(BaseOperator):
@@ -51,6 +51,18 @@ with DAG(dag_id="ol_e2e_basic", schedule=None, start_date=dt.datetime(2026, 1, 1
 
     fails()
     mapped.expand(x=[1, 2])
+
+    @task_group
+    def group():
+        @task
+        def skips():
+            from airflow.exceptions import AirflowSkipException
+
+            raise AirflowSkipException("nothing to do")
+
+        skips()
+
+    group()
     BashOperator(
         task_id="macros",
         bash_command=(

@@ -1,0 +1,30 @@
+"""Shared set-up of the end-to-end tests: one Airflow environment seeded with secrets, per module."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from harness import AirflowEnv
+
+DAGS = Path(__file__).parent / "dags"
+SECRET_PASSWORD = "s3cr3t-Passw0rd-e2e"
+SECRET_API_KEY = "ak-9f8e7d6c5b4a-e2e"
+MODES = {"fork": "False", "thread": "True"}
+
+
+def seeded_airflow(tmp_dir: Path, extra_variables: dict[str, str] | None = None) -> AirflowEnv:
+    """An environment with the secret connection and Variables the e2e DAGs read (api-server not started)."""
+    variables = {"plain_value": "plain-42", "service_api_key": SECRET_API_KEY, **(extra_variables or {})}
+    variables_file = tmp_dir / "variables.json"
+    variables_file.write_text(json.dumps(variables))
+    env = AirflowEnv(DAGS)
+    env.run(
+        [
+            *("connections", "add", "secret_conn", "--conn-type", "postgres"),
+            *("--conn-host", "db", "--conn-password", SECRET_PASSWORD),
+        ],
+        timeout=120,
+    )
+    env.run(["variables", "import", str(variables_file)], timeout=120)
+    return env
