@@ -26,6 +26,7 @@ event and hands it to the sender. All of it is bounded by one budget per task at
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from openlineage.client.event_v2 import RunState
@@ -35,12 +36,20 @@ from airflow.providers.openlineage.emission.task_emitter import TaskEmitter, mak
 from airflow.providers.openlineage.events import build_task_event, utcnow
 from airflow.providers.openlineage.extractors.base import OperatorLineage
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
+from airflow.providers.openlineage.utils.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.utils.emission_policy import EmissionPolicy, resolve_task_emission_policy
 from airflow.providers.openlineage.utils.redaction import redact_event
 
 log = logging.getLogger(__name__)
 
 _STATE_BY_EVENT = {"START": "running", "COMPLETE": "success", "FAIL": "failed", "SKIPPED": "skipped"}
+
+
+def _ti_state(event_name: str) -> Any:
+    """The TaskInstanceState an event stands for (what custom facet functions receive)."""
+    from airflow.utils.state import TaskInstanceState
+
+    return TaskInstanceState(_STATE_BY_EVENT[event_name])
 
 
 class TaskLineage:
@@ -53,6 +62,9 @@ class TaskLineage:
         self._config_ok = False
         self._attempt: tuple[Any, ...] | None = None
         self._policy = EmissionPolicy.defaults()
+        self._extra_lock = threading.Lock()
+        self._extra_events: list[Any] = []
+        self._finished = True
 
     @property
     def extractor_manager(self) -> ExtractorManager:
@@ -82,7 +94,36 @@ class TaskLineage:
             else:
                 sender = make_sender(conf.execute_in_thread(), self._client_factory)
                 self._emitter = TaskEmitter(sender, conf.execution_timeout())
+                self._finished = False
         return self._emitter
+
+    @property
+    def policy(self) -> EmissionPolicy:
+        """The emission policy of the current attempt."""
+        return self._policy
+
+    def accepts_extra_events(self) -> bool:
+        """True between START and the terminal event of an attempt whose events are on."""
+        return self._emitter is not None and not self._finished
+
+    def submit_extra(self, event: Any) -> None:
+        """
+        An event emitted by task code (public API, a provider's own query events) during the attempt.
+
+        It joins the attempt's sender, so the terminal event's wait bounds it too. Safe from any
+        thread; only the task runner's main thread touches the sender.
+        """
+        with self._extra_lock:
+            self._extra_events.append(event)
+        if threading.current_thread() is threading.main_thread():
+            self._flush_extra()
+
+    def _flush_extra(self) -> None:
+        with self._extra_lock:
+            events, self._extra_events = self._extra_events, []
+        if self._emitter is not None:
+            for event in events:
+                self._emitter.sender.submit(event)
 
     def _build(self, event_name: str, task_instance: Any, error: Any = None) -> Any:
         """Runs in the bounded extraction thread: configuration, extraction, event, redaction."""
@@ -93,21 +134,23 @@ class TaskLineage:
                 return None  # already logged once by client_config
             self._config_ok = True
         event_time = None if event_name == "START" else utcnow()
+        state = _ti_state(event_name)
         if self._policy.extract_operator_metadata:
-            lineage = self.extractor_manager.extract_metadata(
-                task_instance.task,
-                _STATE_BY_EVENT[event_name],
-                task_instance,
-                source_code_enabled=self._policy.include_source_code,
+            manager = self.extractor_manager
+            lineage = manager.extract_metadata(
+                None, task_instance.task, state, task_instance, controls=self._policy
             )
+            for child in manager.child_events:
+                self.submit_extra(redact_event(child))
         else:
             lineage = OperatorLineage()
+        run_facets = {**lineage.run_facets, **get_user_provided_run_facets(task_instance, state)}
         event = build_task_event(
             RunState.COMPLETE if event_name == "SKIPPED" else RunState[event_name],
             task_instance,
             inputs=lineage.inputs,
             outputs=lineage.outputs,
-            extra_run_facets=lineage.run_facets,
+            extra_run_facets=run_facets,
             extra_job_facets=lineage.job_facets,
             error=error,
             event_time=event_time,
@@ -120,6 +163,7 @@ class TaskLineage:
         if emitter is None:
             return
         event = emitter.build("START", lambda: self._build("START", task_instance))
+        self._flush_extra()
         if event is not None:
             emitter.send_start(event)
 
@@ -130,6 +174,8 @@ class TaskLineage:
         event = emitter.build(
             event_name, lambda: self._build(event_name, task_instance, error), terminal=True
         )
+        self._flush_extra()
+        self._finished = True
         emitter.send_terminal(event, event_name)
 
     def finish(self) -> None:

@@ -17,10 +17,11 @@
 """
 Choose and run the extractor of a task.
 
-Order: a custom extractor registered for the operator's class name (``[openlineage] extractors``),
-else the operator's own ``get_openlineage_facets_on_*`` methods, else the task's inlets and outlets.
-An extractor that raises costs its datasets, not the event: the event is sent with an
-``extractionError`` run facet and one WARNING is logged.
+Order: an extractor registered for the operator's class name (built in: ``PythonOperator``,
+``BashOperator``; then ``[openlineage] extractors``), else the operator's own
+``get_openlineage_facets_on_*`` methods, else what hooks reported while the task ran, else the task's
+inlets and outlets. An extractor that raises costs its datasets, not the event: the event is sent
+with an ``extractionError`` run facet and one WARNING is logged.
 """
 
 from __future__ import annotations
@@ -39,9 +40,17 @@ from airflow.providers.openlineage.extractors.base import (
     DefaultExtractor,
     OperatorLineage,
 )
+from airflow.providers.openlineage.extractors.bash import BashExtractor
+from airflow.providers.openlineage.extractors.python import PythonExtractor
+from airflow.providers.openlineage.extractors.source import unknown_operator_facet
 from airflow.providers.openlineage.utils.imports import import_configured
 
 log = logging.getLogger(__name__)
+
+
+def _state_name(state: Any) -> str:
+    """``running`` / ``success`` / ``failed`` / ``skipped`` from a TaskInstanceState or a string."""
+    return str(getattr(state, "value", state)).lower()
 
 
 class ExtractorManager:
@@ -50,12 +59,24 @@ class ExtractorManager:
     def __init__(self) -> None:
         self.extractors: dict[str, type[BaseExtractor]] = {}
         self.default_extractor = DefaultExtractor
+        for builtin in (PythonExtractor, BashExtractor):
+            for operator_class in builtin.get_operator_classnames():
+                self.extractors[operator_class] = builtin
         for extractor in import_configured("extractors", conf.custom_extractors()):
             if not (isinstance(extractor, type) and issubclass(extractor, BaseExtractor)):
                 warn_bad_value("extractors", extractor, "not a BaseExtractor subclass, skipping it")
                 continue
             for operator_class in extractor.get_operator_classnames():
+                if operator_class in self.extractors:
+                    log.warning(
+                        "OpenLineage extractor %s replaces %s for operator %s",
+                        extractor.__name__,
+                        self.extractors[operator_class].__name__,
+                        operator_class,
+                    )
                 self.add_extractor(operator_class, extractor)
+        #: SQL query-job events found by the last hook-lineage read, to be sent with the task event.
+        self.child_events: list[Any] = []
 
     def add_extractor(self, operator_class: str, extractor: type[BaseExtractor]) -> None:
         self.extractors[operator_class] = extractor
@@ -70,17 +91,33 @@ class ExtractorManager:
         return None
 
     def extract_metadata(
-        self, task: Any, state: str, task_instance: Any, source_code_enabled: bool = True
+        self,
+        dagrun: Any,
+        task: Any,
+        task_instance_state: Any,
+        task_instance: Any = None,
+        controls: Any = None,
     ) -> OperatorLineage:
-        """Lineage of ``task`` for an event in ``state``: running, success, failed or skipped."""
+        """
+        Lineage of ``task`` for an event in ``task_instance_state`` (running, success, failed, skipped).
+
+        ``controls`` is the task's resolved emission policy (source code, hook lineage).
+        """
+        state = _state_name(task_instance_state)
+        include_source_code = getattr(controls, "include_source_code", True)
+        use_hook_lineage = getattr(controls, "hook_lineage", True) and state != "running"
+        self.child_events = []
         extractor_class = self.get_extractor_class(task)
         if extractor_class is None:
+            hooked = self._hook_lineage(task_instance, state) if use_hook_lineage else None
+            if hooked is not None and (hooked.inputs or hooked.outputs):
+                return hooked
             lineage = self._from_inlets_outlets(task)
-            lineage.run_facets.update(unknown_source_attribute(task))
+            lineage.run_facets.update(unknown_operator_facet(task))
             return lineage
         try:
             extractor = extractor_class(task)
-            extractor.source_code_enabled = source_code_enabled
+            extractor.source_code_enabled = include_source_code
             if state == "running":
                 result = extractor.extract()
             elif state == "failed":
@@ -96,11 +133,26 @@ class ExtractorManager:
                 err,
             )
             return OperatorLineage(run_facets=_extraction_error(task, err))
-        if result is None:
-            return OperatorLineage()
-        if not result.inputs and not result.outputs:
-            return result.merge(self._from_inlets_outlets(task))
-        return result
+        result = _validated(result, extractor_class)
+        if result.inputs or result.outputs:
+            return result
+        if use_hook_lineage:
+            hooked = self._hook_lineage(task_instance, state)
+            if hooked is not None and (hooked.inputs or hooked.outputs):
+                return result.merge(hooked)
+            if hooked is not None:
+                result = result.merge(hooked)
+        return result.merge(self._from_inlets_outlets(task))
+
+    def _hook_lineage(self, task_instance: Any, state: str) -> OperatorLineage | None:
+        from airflow.providers.openlineage.utils.hook_lineage import get_hook_lineage
+
+        try:
+            lineage, self.child_events = get_hook_lineage(task_instance, is_successful=state != "failed")
+        except Exception as err:  # noqa: BLE001 - hook lineage is a fallback, never a failure
+            log.warning("OpenLineage could not read hook lineage: %s: %s", type(err).__name__, err)
+            return None
+        return lineage
 
     @staticmethod
     def _from_inlets_outlets(task: Any) -> OperatorLineage:
@@ -111,19 +163,30 @@ class ExtractorManager:
         return OperatorLineage(inputs=inputs, outputs=outputs)
 
 
+def _validated(result: Any, extractor_class: type) -> OperatorLineage:
+    """Accept anything shaped like ``OperatorLineage``; anything else counts as no lineage."""
+    if result is None:
+        return OperatorLineage()
+    if isinstance(result, OperatorLineage):
+        return result
+    if all(hasattr(result, name) for name in ("inputs", "outputs", "run_facets", "job_facets")):
+        return OperatorLineage(
+            inputs=list(result.inputs or []),
+            outputs=list(result.outputs or []),
+            run_facets=dict(result.run_facets or {}),
+            job_facets=dict(result.job_facets or {}),
+        )
+    log.warning(
+        "OpenLineage extractor %s returned %s, not OperatorLineage; ignored",
+        extractor_class.__name__,
+        type(result).__name__,
+    )
+    return OperatorLineage()
+
+
 def unknown_source_attribute(task: Any) -> dict[str, Any]:
     """``unknownSourceAttribute``: the operator had no extractor and no lineage methods."""
-    from airflow.providers.openlineage.plugins.facets import (
-        UnknownOperatorAttributeRunFacet,
-        UnknownOperatorInstance,
-    )
-    from airflow.providers.openlineage.utils.airflow_info import describe_task
-
-    return {
-        "unknownSourceAttribute": UnknownOperatorAttributeRunFacet(
-            unknownItems=[UnknownOperatorInstance(name=type(task).__name__, properties=describe_task(task))]
-        )
-    }
+    return unknown_operator_facet(task)
 
 
 def _extraction_error(task: Any, err: Exception) -> dict[str, Any]:

@@ -18,8 +18,10 @@
 The OpenLineage adapter: the client, run-id builders and synchronous emission.
 
 Kept for the code of other providers that import it (``OpenLineageAdapter.build_*_run_id``,
-``get_openlineage_listener().adapter.emit``). The listener itself does not send through
-:meth:`OpenLineageAdapter.emit`; it uses the bounded emission strategies of ``emission``.
+``get_openlineage_listener().adapter.emit``). :meth:`OpenLineageAdapter.emit` never blocks its
+caller on the backend: inside a running task the event joins that task attempt's bounded sender
+(fork or thread, sent before the attempt's terminal event, within its ``execution_timeout``);
+elsewhere it goes to the process's background emitter.
 """
 
 from __future__ import annotations
@@ -78,10 +80,22 @@ class OpenLineageAdapter:
         )
 
     def emit(self, event: Any) -> Any:
-        """Redact and send ``event`` now; failures are logged, never raised. Returns the redacted event."""
+        """Redact ``event`` and hand it to a bounded sender; never raises. Returns the redacted event."""
         try:
             event = redact_event(event)
-            self.get_or_create_openlineage_client().emit(event)
+            if self._client is not None:  # a caller-supplied client: the caller chose synchronous sending
+                self._client.emit(event)
+                return event
+            from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
+
+            task_lineage = get_openlineage_listener().active_task_lineage()
+            if task_lineage is not None:
+                task_lineage.submit_extra(event)
+            else:
+                from airflow.providers.openlineage.emission.background import get_background_emitter
+
+                config = self.get_openlineage_config()
+                get_background_emitter(lambda: client_config.build_client(config)).submit(event)
         except Exception as err:  # noqa: BLE001 - lineage never raises into its caller
             log.warning("Failed to emit OpenLineage event: %s: %s", type(err).__name__, err)
         return event

@@ -31,13 +31,21 @@ def _is_disabled() -> bool:
 
 
 class OpenLineageProviderPlugin(AirflowPlugin):
-    """Listener and ``lineage_*`` macros; nothing at all when ``[openlineage]`` is disabled."""
+    """
+    Listener, ``lineage_*`` macros and a hook-lineage reader; nothing at all when disabled.
+
+    The reader is what makes Airflow collect the datasets and SQL that hooks report (without a
+    registered reader the collector is a no-op), which become task lineage when no extractor gave any.
+    """
 
     name = "OpenLineageProviderPlugin"
     if _is_disabled():
         macros: list = []
         listeners: list = []
+        hook_lineage_readers: list = []
     else:
+        from airflow.providers.common.compat.sdk import HookLineageReader
+
         from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
         from airflow.providers.openlineage.plugins.macros import (
             lineage_job_name,
@@ -61,3 +69,4 @@ class OpenLineageProviderPlugin(AirflowPlugin):
             lineage_root_parent_id,
         ]
         listeners = [get_openlineage_listener()]
+        hook_lineage_readers = [HookLineageReader]

@@ -14,41 +14,121 @@
 # KIND, either express or implied.  See the License for the
 # specific language governing permissions and limitations
 # under the License.
-"""Translate Airflow assets into OpenLineage datasets."""
+"""
+Translate Airflow assets (inlets, outlets, hook lineage) into OpenLineage datasets.
+
+An asset's URI is normalised by Airflow, then handed to the converter the provider owning its scheme
+registered (``asset-uris`` / ``to_openlineage_converter`` in provider info: ``file`` by common.io,
+``s3`` by amazon, ``gs`` by google, ``postgres`` by postgres, ...). Such a converter names the
+dataset exactly as the other OpenLineage integrations do. Without a converter the URI is split the
+simple way (``<scheme>://<authority>`` / path), so an asset still shows up as a dataset.
+"""
 
 from __future__ import annotations
 
+import functools
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
 from openlineage.client.event_v2 import Dataset
 
+log = logging.getLogger(__name__)
+
+_PATH_SCHEMES = ("s3", "gs", "gcs", "hdfs", "file", "abfss", "wasbs")
+
+
+@functools.cache
+def _converters() -> dict[str, Any]:
+    """Scheme -> converter, from the providers installed in this process."""
+    try:
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
+
+        return dict(ProvidersManagerTaskRuntime().asset_to_openlineage_converters)
+    except ImportError:
+        from airflow.providers_manager import ProvidersManager
+
+        return dict(ProvidersManager().asset_to_openlineage_converters)
+
+
+def _asset_fallback(uri: str) -> Dataset | None:
+    parts = urlsplit(uri)
+    if parts.scheme not in _PATH_SCHEMES:
+        log.debug("OpenLineage: no converter for asset %s; install the provider of its scheme", uri)
+        return None
+    return dataset_from_uri(uri)
+
+
+def translate_airflow_asset(asset: Any, lineage_context: Any) -> Dataset | None:
+    """The dataset a provider's converter gives for ``asset``; None when no converter takes it."""
+    try:
+        from airflow.sdk import Asset
+
+        uri = getattr(asset, "normalized_uri", None) or asset.uri
+        scheme = urlsplit(uri).scheme.lower()
+        convert = _converters().get(scheme)
+        if convert is None:
+            return None
+        return convert(Asset(uri=uri, extra=getattr(asset, "extra", None) or {}), lineage_context)
+    except Exception as err:  # noqa: BLE001 - an asset we cannot translate is not a task problem
+        log.debug("OpenLineage could not translate asset %r: %s", asset, err)
+        return None
+
+
+def dataset_from_uri(uri: str) -> Dataset | None:
+    """Plain split of a URI: path-like schemes give ``scheme://netloc`` + path, others ``scheme`` + rest."""
+    parts = urlsplit(uri)
+    if not parts.scheme or "/" not in uri:
+        return None
+    scheme = "gs" if parts.scheme == "gcs" else parts.scheme
+    if scheme in _PATH_SCHEMES:
+        return Dataset(namespace=f"{scheme}://{parts.netloc}", name=parts.path.lstrip("/") or "/")
+    return Dataset(namespace=scheme, name=f"{parts.netloc}{parts.path}")
+
+
+def _is_asset(obj: Any) -> bool:
+    return type(obj).__name__ == "Asset" and isinstance(getattr(obj, "uri", None), str)
+
 
 def to_openlineage_dataset(obj: Any) -> Dataset | None:
-    """An OpenLineage dataset for an inlet/outlet: kept as is, or translated from an Airflow ``Asset``."""
+    """An inlet/outlet as a dataset: OpenLineage datasets as they are, assets translated, else None."""
     if isinstance(obj, Dataset):
         return obj
-    uri = getattr(obj, "uri", None)
-    if type(obj).__name__ != "Asset" or not isinstance(uri, str):
-        return None
-    converted = _provider_conversion(obj)
-    if converted is not None:
-        return converted
-    parts = urlsplit(uri)
-    if not parts.scheme:
-        return None
-    namespace = f"{parts.scheme}://{parts.netloc}" if parts.netloc else parts.scheme
-    name = parts.path.lstrip("/") if parts.netloc else parts.path
-    return Dataset(namespace=namespace, name=name or uri)
+    if _is_asset(obj):
+        return translate_airflow_asset(obj, None) or _asset_fallback(obj.uri)
+    return _from_compat_lineage_object(obj)
 
 
-def _provider_conversion(asset: Any) -> Dataset | None:
-    """Use a provider's registered converter for the asset's scheme, as Airflow's providers define."""
-    try:
-        from airflow.providers.common.compat.openlineage.utils.utils import translate_airflow_asset
-    except ImportError:
-        return None
-    try:
-        return translate_airflow_asset(asset, None)
-    except Exception:  # noqa: BLE001 - fall back to the plain URI translation
-        return None
+def _from_compat_lineage_object(obj: Any) -> Dataset | None:
+    """Airflow 2 style ``Table`` / ``File`` lineage entities still found in old DAGs."""
+    kind = type(obj).__name__
+    if kind == "File" and isinstance(getattr(obj, "url", None), str):
+        return dataset_from_uri(obj.url)
+    if kind == "Table" and getattr(obj, "cluster", None) and getattr(obj, "name", None):
+        from openlineage.client.facet_v2 import schema_dataset
+
+        columns = getattr(obj, "columns", None) or []
+        facets: dict[str, Any] = {}
+        if columns:
+            facets["schema"] = schema_dataset.SchemaDatasetFacet(
+                fields=[
+                    schema_dataset.SchemaDatasetFacetFields(
+                        name=column.name, type=column.data_type, description=column.description
+                    )
+                    for column in columns
+                ]
+            )
+        return Dataset(namespace=obj.cluster, name=f"{obj.database}.{obj.name}", facets=facets)
+    return None
+
+
+def dedupe(datasets: list[Dataset]) -> list[Dataset]:
+    """Keep the first dataset of each (namespace, name)."""
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for dataset in datasets:
+        key = (dataset.namespace, dataset.name)
+        if key not in seen:
+            seen.add(key)
+            unique.append(dataset)
+    return unique
