@@ -72,7 +72,8 @@ def _datasets(items: list[dict]) -> list[tuple[str, str]]:
     [
         "fork",
         pytest.param(
-            "thread", marks=pytest.mark.skipif(_AIRFLOW_3_1, reason="3.1.8 lane runs fork only, to keep CI short")
+            "thread",
+            marks=pytest.mark.skipif(_AIRFLOW_3_1, reason="3.1.8 lane runs fork only, to keep CI short"),
         ),
     ],
 )
@@ -107,7 +108,10 @@ def test_every_lineage_source_reaches_the_events(airflow, spec, mode):
     # BashOperator: the rendered command, with the connection password masked; assets as datasets.
     bash = job("bash_task")["COMPLETE"]
     assert bash["job"]["facets"]["sourceCode"]["language"] == "bash"
-    assert bash["job"]["facets"]["sourceCode"]["sourceCode"] == "echo connecting with *** >/dev/null && echo done"
+    assert (
+        bash["job"]["facets"]["sourceCode"]["sourceCode"]
+        == "echo connecting with *** >/dev/null && echo done"
+    )
     assert SECRET_PASSWORD.encode() not in raw
     assert _datasets(bash["inputs"]) == [("s3://raw-bucket", "in/data.csv")]
     assert _datasets(bash["outputs"]) == [("file", "/tmp/ol-e2e/out.csv")]

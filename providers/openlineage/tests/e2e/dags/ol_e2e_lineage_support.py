@@ -32,7 +32,9 @@ class E2eRunFacet(RunFacet):
 
 
 def e2e_run_facets(task_instance, ti_state):
-    return {"e2eCustom": E2eRunFacet(state=str(getattr(ti_state, "value", ti_state)), task=task_instance.task_id)}
+    return {
+        "e2eCustom": E2eRunFacet(state=str(getattr(ti_state, "value", ti_state)), task=task_instance.task_id)
+    }
 
 
 def broken_run_facets(task_instance, ti_state):

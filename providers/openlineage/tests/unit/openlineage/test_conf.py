@@ -97,7 +97,7 @@ def test_unimportable_extractor_warns_once(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         manager = ExtractorManager()
         ExtractorManager()
-    assert manager.extractors == {}
+    assert set(manager.extractors) == {"PythonOperator", "BashOperator"}  # the built-ins only
     lines = [line for line in _warnings(caplog) if "no.such.module.Extractor" in line]
     assert len(lines) == 1
     assert "[openlineage] extractors" in lines[0]

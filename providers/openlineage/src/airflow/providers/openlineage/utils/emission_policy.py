@@ -27,6 +27,11 @@ Resolution, field by field: a task event walks the tiers dag+task, dag, operator
 built-in default; the first tier where some rule sets the field decides it, and inside a tier the last
 rule wins (two different values in one tier are reported as a contradiction). DAG-run events use only
 the dag tier (rules scoped to exactly ``{"dag_id": ...}``) and the global tier, and only ``emit``.
+
+DAG authors override the configured result per DAG or task with
+``api.emission_policy.extend_global_openlineage_emission_policy`` (stored in the object's params
+under ``_openlineage_emission_policy``), except for fields that a matching configured rule marks
+``"locked": true``: such an override is dropped with one WARNING.
 """
 
 from __future__ import annotations
@@ -205,11 +210,13 @@ def legacy_rules() -> list[Rule]:
         translated.append("selective_enable")
     if translated and not _deprecation_warned:
         _deprecation_warned = True
+        from airflow.exceptions import AirflowProviderDeprecationWarning
+
         warnings.warn(
             "[openlineage] options "
             + ", ".join(translated)
             + " are deprecated; express them as rules of [openlineage] emission_policy",
-            DeprecationWarning,
+            AirflowProviderDeprecationWarning,
             stacklevel=2,
         )
     return rules
@@ -235,9 +242,67 @@ def _resolve(candidates: list[tuple[str, Rule]], field: str, value_of, context: 
                 context,
             )
         rule, value = values[-1]
-        log.debug("OpenLineage emission policy: '%s' %s for %s by %s", field, value, context, rule)
+        log.info(
+            "OpenLineage emission policy: '%s' %s for %s by %s",
+            field,
+            "enabled" if value else "disabled",
+            context,
+            rule,
+        )
         return value
     return None
+
+
+def authoring_flags(obj: Any) -> dict[str, bool]:
+    """The flags a DAG author stored on a DAG or task (``_openlineage_emission_policy`` param)."""
+    params = getattr(obj, "params", None)
+    if params is None:
+        return {}
+    try:
+        value = params.get(OL_EMISSION_POLICY_PARAM)
+    except Exception:  # noqa: BLE001 - a param that does not resolve is no override
+        return {}
+    value = getattr(value, "value", value)
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if k in CONTROLS and isinstance(v, bool)}
+
+
+def _locked(candidates: list[tuple[str, Rule]], controls: tuple[str, ...]) -> Rule | None:
+    for _, rule in candidates:
+        if rule.locked and not rule.legacy and any(c in rule.controls for c in controls):
+            return rule
+    return None
+
+
+def _apply_authoring(
+    resolved: dict[str, bool],
+    flags: dict[str, bool],
+    candidates: list[tuple[str, Rule]],
+    fields: dict[str, tuple[str, ...]],
+    context: str,
+) -> None:
+    """Author overrides beat configured rules, except on locked fields (WARNING, override dropped)."""
+    for field, keys in fields.items():
+        wanted = next((flags[k] for k in keys if k in flags), None)
+        if wanted is None:
+            continue
+        lock = _locked(candidates, (field, *keys) if field != EMIT else keys)
+        if lock is not None:
+            log.warning(
+                "OpenLineage emission policy: the DAG author's '%s=%s' for %s is ignored, the field "
+                "is locked by %s",
+                field,
+                wanted,
+                context,
+                lock,
+            )
+            continue
+        if resolved.get(field) != wanted:
+            log.info(
+                "OpenLineage emission policy: '%s' set to %s for %s by the DAG author", field, wanted, context
+            )
+        resolved[field] = wanted
 
 
 def resolve_task_emission_policy(operator: Any, dag_id: str, task_id: str) -> EmissionPolicy:
@@ -256,10 +321,15 @@ def resolve_task_emission_policy(operator: Any, dag_id: str, task_id: str) -> Em
         candidates = [(r.tier, r) for r in rules if r.matches_task(operator_path, dag_id, task_id)]
         context = f"task `{dag_id}.{task_id}`"
         resolved = {}
+        defaults = dataclasses.asdict(EmissionPolicy.defaults())
         for field in _TASK_FIELDS:
             value = _resolve(candidates, field, lambda rule, f=field: rule.task_value(f), context)
-            if value is not None:
-                resolved[field] = value
+            resolved[field] = defaults[field] if value is None else value
+        flags = authoring_flags(operator)
+        if flags:
+            task_fields = {field: (field,) for field in _TASK_FIELDS}
+            task_fields[EMIT] = (EMIT_TASK_EVENTS, EMIT)
+            _apply_authoring(resolved, flags, candidates, task_fields, context)
         return dataclasses.replace(EmissionPolicy.defaults(), **resolved)
     except Exception as err:  # noqa: BLE001 - policy errors never stop lineage or the task
         log.warning("OpenLineage emission policy could not be resolved, using defaults: %s", err)
@@ -276,7 +346,11 @@ def resolve_dag_emission_policy(dag_id: str, dag: Any = None) -> EmissionPolicy:
                 rules.insert(1, Rule(scope={SCOPE_DAG_ID: dag_id}, controls={EMIT: True}))
         candidates = [(r.tier, r) for r in rules if r.matches_dag(dag_id)]
         value = _resolve(candidates, EMIT, Rule.dag_emit, f"DAG `{dag_id}`")
-        return EmissionPolicy(emit=True if value is None else value)
+        resolved = {EMIT: True if value is None else value}
+        flags = authoring_flags(dag) if dag is not None else {}
+        if flags:
+            _apply_authoring(resolved, flags, candidates, {EMIT: (EMIT_DAG_EVENTS, EMIT)}, f"DAG `{dag_id}`")
+        return EmissionPolicy(emit=resolved[EMIT])
     except Exception as err:  # noqa: BLE001 - policy errors never stop lineage or the scheduler
         log.warning("OpenLineage emission policy could not be resolved, using defaults: %s", err)
         return EmissionPolicy.defaults()

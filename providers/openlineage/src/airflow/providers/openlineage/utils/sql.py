@@ -132,13 +132,18 @@ class _closing_cursor:  # noqa: N801 - used like contextlib.closing, which some 
             close()
 
 
-def _information_schema_table(name: str, columns: list[str]) -> Any:
-    from sqlalchemy import Column, MetaData, Table
+class _InformationSchemaTable:
+    """Column objects plus the FROM clause of one information-schema table (a dotted path, verbatim)."""
 
-    schema, _, table = name.rpartition(".")
-    return Table(
-        table, MetaData(), *(Column(column) for column in columns), schema=schema or None, quote=False
-    )
+    def __init__(self, name: str, columns: list[str]) -> None:
+        from sqlalchemy import column, text
+
+        self.c = [column(name) for name in columns]
+        self.from_clause = text(name)
+
+
+def _information_schema_table(name: str, columns: list[str]) -> _InformationSchemaTable:
+    return _InformationSchemaTable(name, columns)
 
 
 def create_filter_clauses(
@@ -181,14 +186,22 @@ def create_information_schema_query(
             for schema, tables in schemas.items():
                 merged[schema].extend(tables)
         if merged:
-            selects.append(select(*table.c).where(create_filter_clauses(merged, table, uppercase_names)))
+            selects.append(
+                select(*table.c)
+                .select_from(table.from_clause)
+                .where(create_filter_clauses(merged, table, uppercase_names))
+            )
     else:
         for database, schemas in tables_hierarchy.items():
             table = _information_schema_table(f"{database}.{information_schema_table_name}", columns)
             chosen = [*table.c]
             if len(columns) <= ColumnIndex.DATABASE:
                 chosen.append(literal(database).label("table_database"))
-            selects.append(select(*chosen).where(create_filter_clauses(schemas, table, uppercase_names)))
+            selects.append(
+                select(*chosen)
+                .select_from(table.from_clause)
+                .where(create_filter_clauses(schemas, table, uppercase_names))
+            )
     if not selects:
         return ""
     statement = selects[0] if len(selects) == 1 else union_all(*selects)
