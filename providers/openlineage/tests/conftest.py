@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PROVIDER_DIR = REPO_ROOT / "providers" / "openlineage"
 SPEC_DIR = REPO_ROOT.parent / "shared" / "openlineage-spec"
+UV = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
 OWN_FACETS_DIR = PROVIDER_DIR / "src" / "airflow" / "providers" / "openlineage" / "facets"
 sys.path.insert(0, str(REPO_ROOT / "dev"))
 
@@ -85,3 +88,19 @@ def spec() -> SpecValidator:
     if not (SPEC_DIR / "OpenLineage.json").exists():
         pytest.skip(f"OpenLineage spec folder {SPEC_DIR} is absent; schema validation needs it")
     return SpecValidator(SPEC_DIR)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """The provider wheel, built once per session (packaging tests)."""
+    if not Path(UV).exists() and not shutil.which("uv"):
+        pytest.skip("uv is not installed; scripts/setup-venv.sh installs it")
+    out = tmp_path_factory.mktemp("dist")
+    subprocess.run(
+        [UV, "build", "--wheel", "--out-dir", str(out), str(PROVIDER_DIR)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (built,) = out.glob("apache_airflow_providers_openlineage-2.21.0-*.whl")
+    return built

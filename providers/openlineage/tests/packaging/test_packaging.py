@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 import pytest
-from conftest import PROVIDER_DIR, REPO_ROOT
+from conftest import REPO_ROOT, UV
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
-
-UV = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
-
-
-@pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
-    if not Path(UV).exists() and not shutil.which("uv"):
-        pytest.skip("uv is not installed; scripts/setup-venv.sh installs it")
-    out = tmp_path_factory.mktemp("dist")
-    subprocess.run(
-        [UV, "build", "--wheel", "--out-dir", str(out), str(PROVIDER_DIR)],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (built,) = out.glob("apache_airflow_providers_openlineage-2.21.0-*.whl")
-    return built
 
 
 def test_wheel_contents(wheel):

@@ -230,6 +230,22 @@ def describe_assets(assets: Iterable[Any]) -> list[dict[str, Any]]:
     return described
 
 
+def operator_provider_version(task: Any) -> str | None:
+    """``__version__`` of the provider package (``airflow.providers.<name>``) an operator class lives in."""
+    import sys
+
+    module = get_fully_qualified_class_name(task).rpartition(".")[0]
+    if not module.startswith("airflow.providers."):
+        return None
+    parts = module.split(".")
+    for end in range(len(parts), 2, -1):
+        package = sys.modules.get(".".join(parts[:end]))
+        version = getattr(package, "__version__", None)
+        if isinstance(version, str):
+            return version
+    return None
+
+
 def describe_task(task: Any, include_full_task_info: bool = False) -> dict[str, Any]:
     """The ``task`` part of the ``airflow`` facet (every attribute with ``include_full_task_info``)."""
     if include_full_task_info:
@@ -247,6 +263,7 @@ def describe_task(task: Any, include_full_task_info: bool = False) -> dict[str, 
             {
                 "operator_class": lambda: task.task_type,
                 "operator_class_path": lambda: get_fully_qualified_class_name(task),
+                "operator_provider_version": lambda: operator_provider_version(task),
                 "task_group": lambda: describe_task_group(safe_getattr(task, "task_group")),
                 "inlets": lambda: describe_assets(safe_getattr(task, "inlets", [])),
                 "outlets": lambda: describe_assets(safe_getattr(task, "outlets", [])),
