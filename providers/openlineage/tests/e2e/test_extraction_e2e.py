@@ -147,6 +147,9 @@ def test_every_lineage_source_reaches_the_events(airflow, spec, mode):
     assert _datasets(hooked["inputs"]) == [("s3://hooked-bucket", "input.parquet")]
     assert _datasets(hooked["outputs"]) == [("file", "/tmp/ol-e2e/hooked.csv")]
 
+    # The DAG run's COMPLETE comes from `dags test` too (the policy e2e test relies on it arriving).
+    assert any(e["job"]["name"] == DAG_ID and e["eventType"] == "COMPLETE" for e in events)
+
     # Order per run: START before the terminal event.
     per_run: dict[str, list[str]] = defaultdict(list)
     for event in events:
