@@ -128,5 +128,8 @@ def test_malformed_rule_lock_and_deprecation_are_reported(run):
     logs = run[1]
     assert "rule #7 skipped: unknown control(s) ['emitt']" in logs
     assert "is locked by" in logs
-    assert "disable_source_code, disabled_for_operators" in logs or "disabled_for_operators" in logs
+    assert (
+        "options disabled_for_operators=airflow.providers.standard.operators.python.ShortCircuitOperator, "
+        "disable_source_code are deprecated" in logs
+    )
     assert "are deprecated; express them as rules of [openlineage] emission_policy" in logs

@@ -168,6 +168,57 @@ BACKENDS = [
 ]
 
 
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_public_api_with_a_hung_backend_stays_within_the_budget(airflow, baseline_workload, mode):
+    """emit_dataset_lineage / emit_query_lineage from task code: bounded by the task's one budget."""
+    timeout = 3
+    with Receiver("hung") as receiver:
+        _configure(airflow, mode, receiver.transport(timeout=300), timeout=timeout)
+        duration, states, output = _timed_run(airflow, "ol_e2e_api")
+        assert receiver.requests >= 1
+    assert states == {"sleep_and_report": "success"}, output[-3000:]
+    added = duration - baseline_workload  # the API is a no-op when lineage is disabled
+    print(f"{mode}/hung public API: workload {duration:.1f}s, added {added:.1f}s")
+    assert added <= timeout + MARGIN_SECONDS, output[-3000:]
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_public_api_events_arrive_in_order(airflow, spec, mode):
+    """Healthy backend: the task's START, its RUNNING dataset event, the query job, then COMPLETE."""
+    with Receiver("healthy") as receiver:
+        _configure(airflow, mode, receiver.transport())
+        _, states, output = _timed_run(airflow, "ol_e2e_api")
+        assert states == {"sleep_and_report": "success"}, output[-3000:]
+        assert receiver.wait_for(5, timeout=30)
+        time.sleep(1)
+        events = [e for e in receiver.events if e["job"]["name"] != "ol_e2e_api"]
+    for event in events:
+        spec.validate_event(event)
+    task_job = "ol_e2e_api.sleep_and_report"
+    query_job = f"{task_job}.manual_query.1"
+    assert [(e["job"]["name"], e["eventType"]) for e in events] == [
+        (task_job, "START"),
+        (task_job, "RUNNING"),
+        (query_job, "START"),
+        (query_job, "COMPLETE"),
+        (task_job, "COMPLETE"),
+    ]
+    task_run = events[0]["run"]["runId"]
+    running = events[1]
+    assert running["run"]["runId"] == task_run
+    assert [d["name"] for d in running["inputs"]] == ["public.api_in"]
+    query = events[3]
+    assert query["run"]["facets"]["parent"]["run"]["runId"] == task_run
+    assert query["run"]["facets"]["externalQuery"]["externalQueryId"] == "q-1"
+    assert query["job"]["facets"]["jobType"]["jobType"] == "QUERY"
+    assert [(d["namespace"], d["name"]) for d in query["inputs"]] == [
+        ("postgres://db:5432", "analytics.public.api_in")
+    ]
+    assert [(d["namespace"], d["name"]) for d in query["outputs"]] == [
+        ("postgres://db:5432", "analytics.public.api_out")
+    ]
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_faulty_backend_adds_at_most_one_timeout(airflow, baseline_workload, mode, backend):

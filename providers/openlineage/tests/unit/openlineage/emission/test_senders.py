@@ -61,6 +61,27 @@ def test_events_are_sent_in_order(tmp_path, sender_class):
 
 
 @pytest.mark.parametrize("sender_class", [ForkSender, ThreadSender])
+def test_order_holds_when_submits_interleave_with_sends(tmp_path, sender_class):
+    """An event submitted after an earlier child finished still waits for the events queued before it."""
+    out = tmp_path / "events"
+    sender = sender_class(lambda: FileClient(out, delay=0.2))
+    sender.submit(_event("START"))
+    sender.submit(_event("RUNNING"))
+    sender.submit(_event("QUERY_START"))
+    time.sleep(0.5)  # START is sent; RUNNING is in flight or done; QUERY_START may still be queued
+    sender.submit(_event("QUERY_COMPLETE"))
+    sender.submit(_event("COMPLETE"))
+    assert sender.wait(10)
+    assert [e["name"] for e in _lines(out)] == [
+        "START",
+        "RUNNING",
+        "QUERY_START",
+        "QUERY_COMPLETE",
+        "COMPLETE",
+    ]
+
+
+@pytest.mark.parametrize("sender_class", [ForkSender, ThreadSender])
 def test_wait_is_bounded_with_a_hung_client(tmp_path, sender_class):
     sender = sender_class(lambda: FileClient(tmp_path / "never", delay=3600))
     sender.submit(_event("START"))

@@ -141,23 +141,26 @@ class ForkSender:
         self._queued: list[Any] = []
 
     def submit(self, event: Any) -> bool:
-        """Fork a child for ``event`` now, or queue it behind a child still sending an earlier one."""
+        """Queue ``event`` behind every earlier one; fork for the head of the queue if no child runs."""
         self._reap_finished()
-        if self._children:
-            self._queued.append(event)
-            return True
-        return self._fork(event)
+        self._queued.append(event)
+        return self._advance()
+
+    def _advance(self) -> bool:
+        """Fork for queued events, one child at a time, in submission order."""
+        forked = True
+        while not self._children and self._queued:
+            forked = self._fork(self._queued.pop(0))
+        return forked
 
     def wait(self, timeout: float) -> bool:
         """Wait for every child and queued event, forking queued events as earlier ones finish."""
         deadline = time.monotonic() + max(0.0, timeout)
         while True:
             self._reap_finished()
-            if not self._children:
-                if not self._queued:
-                    return True
-                self._fork(self._queued.pop(0))
-                continue
+            self._advance()
+            if not self._children and not self._queued:
+                return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
