@@ -78,8 +78,13 @@ class AirflowEnv:
     """One AIRFLOW_HOME with its own DB, api-server and processes."""
 
     def __init__(
-        self, dags_folder: Path, env: dict[str, str] | None = None, home: Path | None = None
+        self,
+        dags_folder: Path,
+        env: dict[str, str] | None = None,
+        home: Path | None = None,
+        airflow_bin: str | None = None,
     ) -> None:
+        self.airflow_bin = airflow_bin or AIRFLOW_BIN  # another venv's ``airflow`` (benchmarks)
         self._own_home = home is None
         self.home = Path(home or tempfile.mkdtemp(prefix="ol-airflow-"))
         self.home.mkdir(parents=True, exist_ok=True)
@@ -98,7 +103,11 @@ class AirflowEnv:
     def _spawn(self, args: list[str], log_name: str) -> subprocess.Popen:
         log = open(self.home / log_name, "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            [AIRFLOW_BIN, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            [self.airflow_bin, *args],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self._procs.append(proc)
         return proc
@@ -131,7 +140,7 @@ class AirflowEnv:
         """
         with tempfile.TemporaryFile() as output:
             proc = subprocess.Popen(
-                [AIRFLOW_BIN, *args],
+                [self.airflow_bin, *args],
                 env=self.env,
                 stdout=output,
                 stderr=subprocess.STDOUT,

@@ -155,3 +155,25 @@ def test_thread_sender_survives_transport_errors(tmp_path):
     assert sender.failed == 1
     assert sender.sent == 1
     assert [e["name"] for e in _lines(out)] == ["good"]
+
+
+def test_a_dead_worker_thread_is_replaced_and_later_events_flow(tmp_path, caplog):
+    """An error that kills the thread (not a transport error) costs its event only."""
+    out = tmp_path / "events"
+    sender = ThreadSender(lambda: FileClient(out))
+
+    def killer():
+        raise SystemExit("injected: the worker thread dies")
+
+    sender.submit(_event("BEFORE"))
+    assert sender.wait(10)
+    first_thread = sender._thread
+    with caplog.at_level("WARNING"):
+        sender.submit(killer)
+        sender.submit(_event("AFTER_1"))  # queued behind the killer, sent by the replacement
+        assert sender.wait(10)
+    sender.submit(_event("AFTER_2"))
+    assert sender.wait(10)
+    assert [e["name"] for e in _lines(out)] == ["BEFORE", "AFTER_1", "AFTER_2"]
+    assert sender._thread is not first_thread and sender.is_alive()
+    assert sum("died" in r.getMessage() for r in caplog.records) == 1

@@ -168,6 +168,21 @@ class ThreadSender:
             self._cond.notify_all()
 
     def _run(self) -> None:
+        try:
+            self._loop()
+        except BaseException as err:  # noqa: BLE001 - a dying worker is replaced, never silent
+            metrics.incr("emit.worker_replaced")
+            log.warning(
+                "OpenLineage sender thread %s died (%s: %s); starting a replacement",
+                self._name,
+                type(err).__name__,
+                err,
+            )
+            with self._cond:
+                self._thread = None
+            self._ensure_thread()
+
+    def _loop(self) -> None:
         while True:
             event = self._next_event()
             if event is None:
