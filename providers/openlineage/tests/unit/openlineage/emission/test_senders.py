@@ -175,5 +175,6 @@ def test_a_dead_worker_thread_is_replaced_and_later_events_flow(tmp_path, caplog
     sender.submit(_event("AFTER_2"))
     assert sender.wait(10)
     assert [e["name"] for e in _lines(out)] == ["BEFORE", "AFTER_1", "AFTER_2"]
-    assert sender._thread is not first_thread and sender.is_alive()
+    assert sender._thread is not first_thread
+    assert sender.is_alive()
     assert sum("died" in r.getMessage() for r in caplog.records) == 1
