@@ -112,9 +112,10 @@ class AirflowEnv:
         self._procs.append(proc)
         return proc
 
-    def start_api_server(self, timeout: float = 90.0) -> None:
+    def start_api_server(self, timeout: float = 90.0, apps: str = "execution") -> None:
+        """``apps="all"`` adds the public REST API (UI/API state changes run listener hooks there)."""
         self._spawn(
-            ["api-server", "--apps", "execution", "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"],
+            ["api-server", "--apps", apps, "-H", "127.0.0.1", "-p", str(self.port), "-w", "1"],
             "api-server.log",
         )
         end = time.monotonic() + timeout

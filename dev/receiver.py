@@ -33,6 +33,7 @@ class Receiver:
         self.raw: list[bytes] = []
         self.requests = 0
         self._stopping = threading.Event()
+        self._recovered = threading.Event()
         self._lock = threading.Lock()
         receiver = self
 
@@ -45,8 +46,12 @@ class Receiver:
                 with receiver._lock:
                     receiver.requests += 1
                 if receiver.mode == "hung":
-                    receiver._stopping.wait(receiver.max_hang)
-                    return
+                    end = time.monotonic() + receiver.max_hang
+                    while not receiver._stopping.is_set() and time.monotonic() < end:
+                        if receiver._recovered.wait(0.1):
+                            break  # the backend came back: this request is answered normally
+                    if not receiver._recovered.is_set():
+                        return
                 if receiver.mode == "slow":
                     receiver._stopping.wait(receiver.delay)
                 if receiver.mode == "error":
@@ -80,6 +85,11 @@ class Receiver:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def recover(self) -> None:
+        """A hung backend comes back: held requests and later ones are answered as healthy."""
+        self.mode = "healthy"
+        self._recovered.set()
 
     def stop(self) -> None:
         self._stopping.set()

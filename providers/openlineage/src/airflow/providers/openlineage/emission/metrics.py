@@ -17,8 +17,9 @@
 """
 Metrics of the emission path, sent through Airflow's ``Stats`` (StatsD / OpenTelemetry).
 
-Names, all prefixed ``ol.``: ``emit.success``, ``emit.failed``, ``emit.dropped``, ``emit.timeout``
-(counters) and ``emit.duration`` (timer, seconds). Reporting a metric never raises.
+Names, all prefixed ``ol.``: ``emit.success``, ``emit.failed``, ``emit.dropped``, ``emit.timeout``,
+``emit.worker_replaced`` (counters) and ``emit.duration`` (timer). The docs' metrics reference lists
+what each counts. Reporting a metric never raises.
 """
 
 from __future__ import annotations

@@ -1,0 +1,191 @@
+"""
+DAG-run events in the scheduler and manual state changes in the API server (Airflow 3.3.2).
+
+The real scheduler (LocalExecutor, SQLite) runs 50 catch-up DAG runs: against a hung receiver it keeps
+scheduling, the provider starts no process and memory stays flat; against a healthy one every DAG-run
+event arrives, START before COMPLETE per run. A "mark success" through the REST API with a hung
+receiver returns promptly, and the event arrives once the receiver recovers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from collections import defaultdict
+
+import pytest
+from e2e_support import DAGS
+from harness import AirflowEnv
+from receiver import Receiver
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.timeout(900),
+    pytest.mark.skipif(
+        __import__("airflow").__version__.startswith("3.1."),
+        reason="runs on the 3.3.2 lane only, to keep CI short",
+    ),
+]
+
+FIFTY = "ol_e2e_fifty_runs"
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children[parent].append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
+def _run_fifty(receiver: Receiver, tmp_path) -> dict:
+    with AirflowEnv(DAGS, home=tmp_path / "home") as env:
+        env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(receiver.transport(timeout=300))
+        env.env["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = "3"
+        env.env["AIRFLOW__SCHEDULER__MAX_DAGRUNS_TO_CREATE_PER_LOOP"] = "50"
+        env.env["AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG"] = "50"
+        env.run(["dags", "reserialize"], timeout=120)
+        env.run(["dags", "unpause", FIFTY], timeout=60)
+        scheduler = env._spawn(["scheduler"], "scheduler.log")
+        samples = []
+        end = time.monotonic() + 420
+        done = 0
+        while time.monotonic() < end:
+            rows = env.query("SELECT state FROM dag_run WHERE dag_id = ?", (FIFTY,))
+            done = sum(1 for (state,) in rows if state in ("success", "failed"))
+            descendants = _descendants(scheduler.pid)
+            samples.append(
+                {
+                    "done": done,
+                    "rss": _rss_mib(scheduler.pid),
+                    "threads": _threads(scheduler.pid),
+                    "children": [_cmdline(p) for p in descendants],
+                }
+            )
+            if done >= 50:
+                break
+            time.sleep(0.5)
+        time.sleep(3)  # the last DAG-run events leave the emitter
+        samples.append(
+            {"done": done, "rss": _rss_mib(scheduler.pid), "threads": _threads(scheduler.pid), "children": []}
+        )
+        env._terminate_gracefully(scheduler)
+        log = (env.home / "scheduler.log").read_text(errors="replace")
+    return {"done": done, "samples": samples, "log": log}
+
+
+def test_fifty_dag_runs_with_a_hung_backend_keep_scheduling(tmp_path):
+    with Receiver("hung", max_hang=600) as receiver:
+        result = _run_fifty(receiver, tmp_path)
+        requests = receiver.requests
+    assert result["done"] == 50, result["log"][-3000:]
+    assert requests >= 1  # events really went out, and hung
+    samples = result["samples"]
+    # No process started by the provider: no child of the scheduler has anything of OpenLineage.
+    children = {c for s in samples for c in s["children"]}
+    assert not [c for c in children if "penlineage" in c.lower()], children
+    # Memory flat: from the first sample with runs done to the end.
+    first = next(s for s in samples if s["done"] >= 5)
+    assert samples[-1]["rss"] - first["rss"] < 40, [(s["done"], round(s["rss"])) for s in samples]
+    # Threads bounded: one emitter worker (pool size 1) at most, not one per event.
+    assert max(s["threads"] for s in samples) - samples[0]["threads"] <= 3
+    assert "Traceback" not in "\n".join(line for line in result["log"].splitlines() if "penLineage" in line)
+
+
+def test_fifty_dag_runs_with_a_healthy_backend_deliver_every_event_in_order(tmp_path, spec):
+    with Receiver("healthy") as receiver:
+        result = _run_fifty(receiver, tmp_path)
+        receiver.wait_for(100, timeout=30)
+        events = [e for e in receiver.events if e["job"]["name"] == FIFTY]
+    assert result["done"] == 50, result["log"][-3000:]
+    per_run: dict[str, list[str]] = defaultdict(list)
+    for event in events:
+        spec.validate_event(event)
+        per_run[event["run"]["runId"]].append(event["eventType"])
+    assert len(per_run) == 50
+    assert all(types == ["START", "COMPLETE"] for types in per_run.values()), per_run
+
+
+def _api(env: AirflowEnv, method: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{env.port}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"{}")
+
+
+def test_mark_success_through_rest_returns_promptly_and_emits_after_recovery(tmp_path, spec):
+    with AirflowEnv(DAGS, home=tmp_path / "home") as env, Receiver("hung", max_hang=120) as receiver:
+        env.env["AIRFLOW__OPENLINEAGE__DISABLED"] = "True"  # the failing run itself: no lineage
+        env.start_api_server(apps="all")
+        env.dags_test("ol_e2e_mark")
+        (run_id,) = env.query("SELECT run_id FROM dag_run WHERE dag_id = 'ol_e2e_mark'")[0]
+        assert env.task_states("ol_e2e_mark") == {"to_be_marked": "failed"}
+        env.stop()
+        # The API server with lineage on, against a hung backend.
+        del env.env["AIRFLOW__OPENLINEAGE__DISABLED"]
+        env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(receiver.transport(timeout=300))
+        env.env["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = "30"
+        env.start_api_server(apps="all")
+        token = _api(env, "GET", "/auth/token")["access_token"]
+        started = time.monotonic()
+        _api(
+            env,
+            "PATCH",
+            f"/api/v2/dags/ol_e2e_mark/dagRuns/{run_id}/taskInstances/to_be_marked",
+            token,
+            {"new_state": "success"},
+        )
+        elapsed = time.monotonic() - started
+        assert env.task_states("ol_e2e_mark") == {"to_be_marked": "success"}
+        assert elapsed < 10, elapsed  # the request does not wait for the hung backend
+        deadline = time.monotonic() + 20
+        while receiver.requests == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert receiver.requests >= 1  # sent, and held by the hung backend
+        assert receiver.events == []
+        receiver.recover()
+        assert receiver.wait_for(1, timeout=20)
+        (event,) = receiver.events
+    spec.validate_event(event)
+    assert event["eventType"] == "COMPLETE"
+    assert event["job"]["name"] == "ol_e2e_mark.to_be_marked"
+    assert event["run"]["facets"]["parent"]["job"]["name"] == "ol_e2e_mark"
