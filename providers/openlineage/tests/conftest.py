@@ -31,6 +31,21 @@ def _fresh_openlineage_config():
     client_config.reset()
 
 
+@pytest.fixture(scope="session")
+def shared_airflow(tmp_path_factory):
+    """
+    One seeded Airflow environment (DB, secrets, api-server) shared by the e2e modules.
+
+    Starting one costs ~40 s; each module sets the ``[openlineage]`` options it needs per run
+    (``e2e_support.configure_lineage``) and undoes any other change it makes.
+    """
+    from e2e_support import BIG_VALUE, seeded_airflow
+
+    with seeded_airflow(tmp_path_factory.mktemp("shared-airflow"), {"big_value": BIG_VALUE}) as env:
+        env.start_api_server()
+        yield env
+
+
 class SpecValidator:
     """Validates events against the official OpenLineage schemas and the provider's own facet schemas."""
 

@@ -11,6 +11,15 @@ DAGS = Path(__file__).parent / "dags"
 SECRET_PASSWORD = "s3cr3t-Passw0rd-e2e"
 SECRET_API_KEY = "ak-9f8e7d6c5b4a-e2e"
 MODES = {"fork": "False", "thread": "True"}
+BIG_VALUE = "x" * (5 * 1024 * 1024)  # a ~5 MB Variable: big frames on the supervisor channel
+
+
+def configure_lineage(env: AirflowEnv, **options: str) -> None:
+    """Replace every ``[openlineage]`` option of ``env`` with ``options`` (names in lower case)."""
+    for key in [k for k in env.env if k.startswith("AIRFLOW__OPENLINEAGE__")]:
+        del env.env[key]
+    for name, value in options.items():
+        env.env[f"AIRFLOW__OPENLINEAGE__{name.upper()}"] = value
 
 
 def seeded_airflow(tmp_dir: Path, extra_variables: dict[str, str] | None = None) -> AirflowEnv:

@@ -11,7 +11,7 @@ import time
 from collections import defaultdict
 
 import pytest
-from e2e_support import seeded_airflow
+from e2e_support import configure_lineage
 from receiver import Receiver
 
 pytestmark = [
@@ -54,19 +54,16 @@ POLICY = [
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    with seeded_airflow(tmp_path_factory.mktemp("policy")) as env, Receiver("healthy") as receiver:
-        env.start_api_server()
-        env.env.update(
-            {
-                "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(receiver.transport()),
-                "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
-                "AIRFLOW__OPENLINEAGE__EMISSION_POLICY": json.dumps(POLICY),
-                "AIRFLOW__OPENLINEAGE__DISABLE_SOURCE_CODE": "True",
-                "AIRFLOW__OPENLINEAGE__DISABLED_FOR_OPERATORS": (
-                    "airflow.providers.standard.operators.python.ShortCircuitOperator"
-                ),
-            }
+def run(shared_airflow):
+    env = shared_airflow
+    with Receiver("healthy") as receiver:
+        configure_lineage(
+            env,
+            transport=json.dumps(receiver.transport()),
+            execute_in_thread="True",
+            emission_policy=json.dumps(POLICY),
+            disable_source_code="True",
+            disabled_for_operators="airflow.providers.standard.operators.python.ShortCircuitOperator",
         )
         result = env.dags_test(DAG_ID)
         states = env.task_states(DAG_ID)
@@ -74,7 +71,8 @@ def run(tmp_path_factory):
         assert receiver.wait_for(2 * len(EMITTING), timeout=30)
         time.sleep(3)  # anything that should not come would have come by now
         (run_id,) = env.query("SELECT run_id FROM dag_run WHERE dag_id = ?", (DAG_ID,))[0]
-        yield list(receiver.events), env.task_logs(DAG_ID, run_id)
+        configure_lineage(env)
+    return list(receiver.events), env.task_logs(DAG_ID, run_id)
 
 
 def _by_task(events: list[dict]) -> dict[str, dict[str, dict]]:

@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 
 import pytest
-from e2e_support import MODES, SECRET_PASSWORD, seeded_airflow
+from e2e_support import MODES, SECRET_PASSWORD, configure_lineage
 from receiver import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
@@ -28,31 +28,27 @@ TASKS = ["python_task", "bash_task", "custom_extracted", "lineage_methods", "sql
 
 
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("extraction")
-    database = tmp / "lineage.db"
+def airflow(shared_airflow, tmp_path_factory):
+    database = tmp_path_factory.mktemp("extraction") / "lineage.db"
     with sqlite3.connect(database) as db:
         db.execute("CREATE TABLE a (id INTEGER, name TEXT)")
         db.execute("CREATE TABLE b (id INTEGER, name TEXT)")
         db.execute("INSERT INTO a VALUES (1, 'one'), (2, 'two')")
-    with seeded_airflow(tmp) as env:
-        env.run(
-            ["connections", "add", "lineage_sqlite", "--conn-type", "sqlite", "--conn-host", str(database)],
-            timeout=120,
-        )
-        env.start_api_server()
-        env.sqlite_path = database.resolve()
-        yield env
+    shared_airflow.env["AIRFLOW_CONN_LINEAGE_SQLITE"] = json.dumps(
+        {"conn_type": "sqlite", "host": str(database)}
+    )
+    shared_airflow.sqlite_path = database.resolve()
+    yield shared_airflow
+    del shared_airflow.env["AIRFLOW_CONN_LINEAGE_SQLITE"]
 
 
 def _run(env, mode: str, receiver: Receiver) -> list[dict]:
-    for key in [k for k in env.env if k.startswith("AIRFLOW__OPENLINEAGE__")]:
-        del env.env[key]
-    env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(receiver.transport())
-    env.env["AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD"] = MODES[mode]
-    env.env["AIRFLOW__OPENLINEAGE__EXTRACTORS"] = "ol_e2e_lineage_support.CustomExtractor"
-    env.env["AIRFLOW__OPENLINEAGE__CUSTOM_RUN_FACETS"] = (
-        "ol_e2e_lineage_support.e2e_run_facets;ol_e2e_lineage_support.broken_run_facets"
+    configure_lineage(
+        env,
+        transport=json.dumps(receiver.transport()),
+        execute_in_thread=MODES[mode],
+        extractors="ol_e2e_lineage_support.CustomExtractor",
+        custom_run_facets="ol_e2e_lineage_support.e2e_run_facets;ol_e2e_lineage_support.broken_run_facets",
     )
     result = env.dags_test(DAG_ID)
     states = {k: v for k, v in env.task_states(DAG_ID).items()}

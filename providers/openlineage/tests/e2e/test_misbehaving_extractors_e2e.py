@@ -12,7 +12,7 @@ import json
 import re
 
 import pytest
-from e2e_support import MODES, seeded_airflow
+from e2e_support import MODES, configure_lineage
 from harness import AirflowEnv
 from receiver import Receiver
 
@@ -22,11 +22,10 @@ TIMEOUT = 3
 
 
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory):
-    with seeded_airflow(tmp_path_factory.mktemp("vars"), {"big_value": "x" * (5 * 1024 * 1024)}) as env:
-        env.env["AIRFLOW__CORE__PARALLELISM"] = "4"  # 2 cores: keep CPU contention out of the timings
-        env.start_api_server()
-        yield env
+def airflow(shared_airflow):
+    shared_airflow.env["AIRFLOW__CORE__PARALLELISM"] = "4"  # 2 cores: keep CPU contention out of timings
+    yield shared_airflow
+    del shared_airflow.env["AIRFLOW__CORE__PARALLELISM"]
 
 
 def _run(airflow: AirflowEnv) -> tuple[dict[str, str], list[float], str]:
@@ -49,9 +48,8 @@ def _run(airflow: AirflowEnv) -> tuple[dict[str, str], list[float], str]:
 @pytest.fixture(scope="module")
 def baseline(airflow) -> list[float]:
     """The same DAG with lineage disabled."""
-    airflow.env["AIRFLOW__OPENLINEAGE__DISABLED"] = "True"
+    configure_lineage(airflow, disabled="True")
     states, durations, output = _run(airflow)
-    del airflow.env["AIRFLOW__OPENLINEAGE__DISABLED"]
     assert set(states.values()) == {"success"}, output[-3000:]
     return durations
 
@@ -59,12 +57,11 @@ def baseline(airflow) -> list[float]:
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_misbehaving_extractors_never_harm_the_task(airflow, baseline, mode):
     with Receiver("healthy") as receiver:
-        airflow.env.update(
-            {
-                "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(receiver.transport()),
-                "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": MODES[mode],
-                "AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT": str(TIMEOUT),
-            }
+        configure_lineage(
+            airflow,
+            transport=json.dumps(receiver.transport()),
+            execute_in_thread=MODES[mode],
+            execution_timeout=str(TIMEOUT),
         )
         states, durations, output = _run(airflow)
     assert len(states) == 19

@@ -14,7 +14,7 @@ import time
 from collections import defaultdict
 
 import pytest
-from e2e_support import MODES, SECRET_API_KEY, SECRET_PASSWORD, seeded_airflow
+from e2e_support import MODES, SECRET_API_KEY, SECRET_PASSWORD, configure_lineage
 from harness import AirflowEnv
 from openlineage.client.uuid import generate_static_uuid
 from receiver import Receiver
@@ -25,21 +25,17 @@ MARGIN_SECONDS = 6.0  # the supervisor's intermittent ~5 s exit delay; lineage's
 
 
 @pytest.fixture(scope="module")
-def airflow(tmp_path_factory):
-    with seeded_airflow(tmp_path_factory.mktemp("vars")) as env:
-        env.start_api_server()
-        yield env
+def airflow(shared_airflow):
+    return shared_airflow
 
 
 def _configure(env: AirflowEnv, mode: str, transport: dict | None, timeout: int = 10) -> None:
-    for key in [k for k in env.env if k.startswith("AIRFLOW__OPENLINEAGE__")]:
-        del env.env[key]
     if transport is None:
-        env.env["AIRFLOW__OPENLINEAGE__DISABLED"] = "True"
+        configure_lineage(env, disabled="True")
         return
-    env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(transport)
-    env.env["AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD"] = MODES[mode]
-    env.env["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = str(timeout)
+    configure_lineage(
+        env, transport=json.dumps(transport), execute_in_thread=MODES[mode], execution_timeout=str(timeout)
+    )
 
 
 def _latest_states(env: AirflowEnv, dag_id: str) -> dict[str, str]:
@@ -168,33 +164,11 @@ BACKENDS = [
 ]
 
 
-@pytest.mark.parametrize("mode", sorted(MODES))
-def test_public_api_with_a_hung_backend_stays_within_the_budget(airflow, baseline_workload, mode):
-    """emit_dataset_lineage / emit_query_lineage from task code: bounded by the task's one budget."""
-    timeout = 3
-    with Receiver("hung") as receiver:
-        _configure(airflow, mode, receiver.transport(timeout=300), timeout=timeout)
-        duration, states, output = _timed_run(airflow, "ol_e2e_api")
-        assert receiver.requests >= 1
-    assert states == {"sleep_and_report": "success"}, output[-3000:]
-    added = duration - baseline_workload  # the API is a no-op when lineage is disabled
-    print(f"{mode}/hung public API: workload {duration:.1f}s, added {added:.1f}s")
-    assert added <= timeout + MARGIN_SECONDS, output[-3000:]
-
-
-@pytest.mark.parametrize("mode", sorted(MODES))
-def test_public_api_events_arrive_in_order(airflow, spec, mode):
-    """Healthy backend: the task's START, its RUNNING dataset event, the query job, then COMPLETE."""
-    with Receiver("healthy") as receiver:
-        _configure(airflow, mode, receiver.transport())
-        _, states, output = _timed_run(airflow, "ol_e2e_api")
-        assert states == {"sleep_and_report": "success"}, output[-3000:]
-        assert receiver.wait_for(5, timeout=30)
-        time.sleep(1)
-        events = [e for e in receiver.events if e["job"]["name"] != "ol_e2e_api"]
+def _check_manual_lineage(events: list[dict], spec) -> None:
+    """START, the RUNNING dataset event, the query job (START, COMPLETE), then COMPLETE."""
     for event in events:
         spec.validate_event(event)
-    task_job = "ol_e2e_api.sleep_and_report"
+    task_job = "ol_e2e_sleep.sleep_one"
     query_job = f"{task_job}.manual_query.1"
     assert [(e["job"]["name"], e["eventType"]) for e in events] == [
         (task_job, "START"),
@@ -211,22 +185,26 @@ def test_public_api_events_arrive_in_order(airflow, spec, mode):
     assert query["run"]["facets"]["parent"]["run"]["runId"] == task_run
     assert query["run"]["facets"]["externalQuery"]["externalQueryId"] == "q-1"
     assert query["job"]["facets"]["jobType"]["jobType"] == "QUERY"
-    assert [(d["namespace"], d["name"]) for d in query["inputs"]] == [
-        ("postgres://db:5432", "analytics.public.api_in")
-    ]
+    namespace = "postgres://db:5432"
+    assert [(d["namespace"], d["name"]) for d in query["inputs"]] == [(namespace, "analytics.public.api_in")]
     assert [(d["namespace"], d["name"]) for d in query["outputs"]] == [
-        ("postgres://db:5432", "analytics.public.api_out")
+        (namespace, "analytics.public.api_out")
     ]
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 @pytest.mark.parametrize("mode", sorted(MODES))
-def test_faulty_backend_adds_at_most_one_timeout(airflow, baseline_workload, mode, backend):
-    """Hung, refused, HTTP 500 or slow backend: the task succeeds; lineage adds at most one timeout."""
+def test_faulty_backend_adds_at_most_one_timeout(airflow, spec, baseline_workload, mode, backend):
+    """
+    Hung, refused, HTTP 500 or slow backend: the task succeeds; lineage adds at most one timeout.
+
+    The task also reports lineage by hand (``emit_dataset_lineage``, ``emit_query_lineage``): the
+    public API is bounded by the same budget.
+    """
     timeout = 3
     from receiver import unused_port
 
-    with Receiver("hung" if backend == "refused" else backend, delay=1.0) as receiver:
+    with Receiver("hung" if backend == "refused" else backend, delay=0.3) as receiver:
         transport = receiver.transport(timeout=300)
         if backend == "refused":
             transport["url"] = f"http://127.0.0.1:{unused_port()}"
@@ -234,10 +212,10 @@ def test_faulty_backend_adds_at_most_one_timeout(airflow, baseline_workload, mod
         duration, states, output = _timed_run(airflow, "ol_e2e_sleep")
         if backend in ("hung", "error", "slow"):
             assert receiver.requests >= 1  # events really went out
-        if backend == "slow":  # 1 s per event fits in the budget: both arrive, in order
-            assert receiver.wait_for(2, timeout=10)
-            types = [e["eventType"] for e in receiver.events if e["job"]["name"] == "ol_e2e_sleep.sleep_one"]
-            assert types == ["START", "COMPLETE"]
+        if backend == "slow":  # 0.3 s per event fits in the budget: all arrive, in order
+            assert receiver.wait_for(5, timeout=10)
+            time.sleep(0.5)
+            _check_manual_lineage([e for e in receiver.events if e["job"]["name"] != "ol_e2e_sleep"], spec)
     assert states == {"sleep_one": "success"}, output[-3000:]
     added = duration - baseline_workload
     print(
@@ -248,6 +226,7 @@ def test_faulty_backend_adds_at_most_one_timeout(airflow, baseline_workload, mod
     assert "Traceback" not in "\n".join(line for line in output.splitlines() if "openlineage" in line.lower())
 
 
+@pytest.mark.skipif(_AIRFLOW_3_1, reason="runs on the 3.3.2 lane only, to keep CI short")
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_sigterm_while_start_in_flight_still_sends_fail(airflow, mode):
     """The runner is terminated while START is being sent: FAIL still goes out, after START."""
@@ -261,7 +240,16 @@ def test_sigterm_while_start_in_flight_still_sends_fail(airflow, mode):
     assert types == ["START", "FAIL"]
 
 
-@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "fork",
+        pytest.param(
+            "thread",
+            marks=pytest.mark.skipif(_AIRFLOW_3_1, reason="3.1.8 lane runs fork only, to keep CI short"),
+        ),
+    ],
+)
 def test_no_pile_up_over_fifty_tasks_with_a_hung_backend(airflow, mode):
     """50 tasks against a hung backend: all succeed, and no lineage process is left behind."""
     import subprocess
@@ -285,6 +273,7 @@ def test_no_pile_up_over_fifty_tasks_with_a_hung_backend(airflow, mode):
     assert logs.count("did not finish within execution_timeout") == 50  # one line per task
 
 
+@pytest.mark.skipif(_AIRFLOW_3_1, reason="runs on the 3.3.2 lane only, to keep CI short")
 def test_scheduler_emits_dag_run_start_and_terminal(airflow, spec):
     """Through the real scheduler: DAG-run START (with the DAG's structure) then FAIL (with task states)."""
     with Receiver("healthy") as receiver:

@@ -74,13 +74,33 @@ with DAG(dag_id="ol_e2e_basic", schedule=None, start_date=dt.datetime(2026, 1, 1
     )
 
 
+def _report_lineage_by_hand():
+    """The public API from task code: dataset lineage and one query, as a DAG author writes it."""
+    from openlineage.client.event_v2 import Dataset
+
+    from airflow.providers.openlineage.api import emit_dataset_lineage, emit_query_lineage
+
+    emit_dataset_lineage(
+        inputs=[Dataset(namespace="postgres://db:5432", name="public.api_in")],
+        outputs=[Dataset(namespace="postgres://db:5432", name="public.api_out")],
+    )
+    emit_query_lineage(
+        query_id="q-1",
+        query_source_namespace="postgres://db:5432",
+        query_text="INSERT INTO public.api_out SELECT * FROM public.api_in",
+        default_database="analytics",
+    )
+
+
 with DAG(dag_id="ol_e2e_sleep", schedule=None, start_date=dt.datetime(2026, 1, 1)) as sleep_dag:
 
     @task
     def sleep_one():
+        """One second of work, then lineage reported by hand (no-ops when lineage is disabled)."""
         import time
 
         time.sleep(1)
+        _report_lineage_by_hand()
 
     sleep_one()
 
@@ -169,33 +189,3 @@ with DAG(dag_id="ol_e2e_many", schedule=None, start_date=dt.datetime(2026, 1, 1)
         return i
 
     noop.expand(i=list(range(50)))
-
-
-def _report_lineage_by_hand():
-    """The public API from task code: dataset lineage and one query, as a DAG author writes it."""
-    from openlineage.client.event_v2 import Dataset
-
-    from airflow.providers.openlineage.api import emit_dataset_lineage, emit_query_lineage
-
-    emit_dataset_lineage(
-        inputs=[Dataset(namespace="postgres://db:5432", name="public.api_in")],
-        outputs=[Dataset(namespace="postgres://db:5432", name="public.api_out")],
-    )
-    emit_query_lineage(
-        query_id="q-1",
-        query_source_namespace="postgres://db:5432",
-        query_text="INSERT INTO public.api_out SELECT * FROM public.api_in",
-        default_database="analytics",
-    )
-
-
-with DAG(dag_id="ol_e2e_api", schedule=None, start_date=dt.datetime(2026, 1, 1)) as api_dag:
-
-    @task
-    def sleep_and_report():
-        import time
-
-        time.sleep(1)
-        _report_lineage_by_hand()
-
-    sleep_and_report()
