@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Build both venvs (this provider; upstream 2.20.3, same pinned Airflow 3.3.2) and run the
-# side-by-side benchmark. Extra arguments go to bench/compare.py (e.g. --tasks 10).
+# Build both venvs (this provider; upstream 2.20.3; same pinned Airflow, 3.3.2 unless
+# OL_BENCH_AIRFLOW says otherwise) and run the side-by-side benchmark (OL_BENCH_SCRIPT, default
+# compare.py). Extra arguments go to the script (e.g. --tasks 10).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-ours="$("$root/scripts/setup-venv.sh" 3.3.2 | tail -n 1)"
-upstream="$root/.venvs/bench-upstream-2.20.3"
-constraints="$root/ci/constraints-airflow-3.3.2.txt"
+version="${OL_BENCH_AIRFLOW:-3.3.2}"
+ours="$("$root/scripts/setup-venv.sh" "$version" | tail -n 1)"
+upstream="$root/.venvs/bench-upstream-2.20.3-airflow-$version"
+constraints="$root/ci/constraints-airflow-$version.txt"
 stamp="$upstream/.installed-$(sha256sum "$constraints" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   rm -rf "$upstream"
@@ -14,4 +16,4 @@ if [ ! -f "$stamp" ]; then
     "apache-airflow-providers-openlineage==2.20.3" >&2
   touch "$stamp"
 fi
-exec "$ours/bin/python" "$root/bench/compare.py" --ours "$ours" --upstream "$upstream" "$@"
+exec "$ours/bin/python" "$root/bench/${OL_BENCH_SCRIPT:-compare.py}" --ours "$ours" --upstream "$upstream" "$@"

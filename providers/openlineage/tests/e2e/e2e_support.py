@@ -22,12 +22,14 @@ def configure_lineage(env: AirflowEnv, **options: str) -> None:
         env.env[f"AIRFLOW__OPENLINEAGE__{name.upper()}"] = value
 
 
-def seeded_airflow(tmp_dir: Path, extra_variables: dict[str, str] | None = None) -> AirflowEnv:
+def seeded_airflow(
+    tmp_dir: Path, extra_variables: dict[str, str] | None = None, airflow_bin: str | None = None
+) -> AirflowEnv:
     """An environment with the secret connection and Variables the e2e DAGs read (api-server not started)."""
     variables = {"plain_value": "plain-42", "service_api_key": SECRET_API_KEY, **(extra_variables or {})}
     variables_file = tmp_dir / "variables.json"
     variables_file.write_text(json.dumps(variables))
-    env = AirflowEnv(DAGS)
+    env = AirflowEnv(DAGS, airflow_bin=airflow_bin)
     env.run(
         [
             *("connections", "add", "secret_conn", "--conn-type", "postgres"),
