@@ -140,11 +140,22 @@ def _timed_run(env: AirflowEnv, dag_id: str) -> tuple[float, dict[str, str], str
 
 @pytest.fixture(scope="module")
 def baseline_workload(airflow) -> float:
-    """Supervisor workload of the one-task DAG with lineage disabled."""
+    """
+    Supervisor workload of the one-task DAG with lineage disabled.
+
+    Airflow sometimes adds ~5 s to a workload's exit; a baseline hit by that would hide up to 5 s of
+    lineage time, so a suspiciously slow baseline (over 3 s for a 1 s task) is measured again and the
+    faster one kept.
+    """
     _configure(airflow, "fork", None)
-    duration, states, output = _timed_run(airflow, "ol_e2e_sleep")
-    assert states == {"sleep_one": "success"}, output[-3000:]
-    return duration
+    durations = []
+    for _ in range(3):
+        duration, states, output = _timed_run(airflow, "ol_e2e_sleep")
+        assert states == {"sleep_one": "success"}, output[-3000:]
+        durations.append(duration)
+        if duration <= 3.0:
+            break
+    return min(durations)
 
 
 _AIRFLOW_3_1 = __import__("airflow").__version__.startswith("3.1.")
