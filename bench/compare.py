@@ -181,7 +181,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--ours", type=Path, default=ROOT / ".venvs" / "airflow-3.3.2")
-    parser.add_argument("--upstream", type=Path, default=ROOT / ".venvs" / "bench-upstream-2.20.3-airflow-3.3.2")
+    parser.add_argument(
+        "--upstream", type=Path, default=ROOT / ".venvs" / "bench-upstream-2.20.3-airflow-3.3.2"
+    )
     parser.add_argument("--tasks", type=int, default=30)
     parser.add_argument("--timeout", type=int, default=3, help="[openlineage] execution_timeout")
     parser.add_argument("--parallelism", type=int, default=4)

@@ -71,7 +71,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--ours", type=Path, default=ROOT / ".venvs" / "airflow-3.3.2")
-    parser.add_argument("--upstream", type=Path, default=ROOT / ".venvs" / "bench-upstream-2.20.3-airflow-3.3.2")
+    parser.add_argument(
+        "--upstream", type=Path, default=ROOT / ".venvs" / "bench-upstream-2.20.3-airflow-3.3.2"
+    )
     parser.add_argument("--timeout", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "regression.json")

@@ -24,7 +24,15 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 _AIRFLOW_3_1 = __import__("airflow").__version__.startswith("3.1.")
 DAG_ID = "ol_e2e_extraction"
-TASKS = ["python_task", "bash_task", "custom_extracted", "lineage_methods", "sql_insert", "hook_reporter"]
+TASKS = [
+    "python_task",
+    "bash_task",
+    "custom_extracted",
+    "lineage_methods",
+    "sql_insert",
+    "hook_reporter",
+    "alias_writer",
+]
 
 
 @pytest.fixture(scope="module")
@@ -142,6 +150,11 @@ def test_every_lineage_source_reaches_the_events(airflow, spec, mode):
     hooked = job("hook_reporter")["COMPLETE"]
     assert _datasets(hooked["inputs"]) == [("s3://hooked-bucket", "input.parquet")]
     assert _datasets(hooked["outputs"]) == [("file", "/tmp/ol-e2e/hooked.csv")]
+
+    # An asset attached at run time through an AssetAlias.
+    alias = job("alias_writer")
+    assert _datasets(alias["COMPLETE"]["outputs"]) == [("s3://alias-bucket", "resolved.csv")]
+    assert alias["START"]["outputs"] == []
 
     # The DAG run's COMPLETE comes from `dags test` too (the policy e2e test relies on it arriving).
     assert any(e["job"]["name"] == DAG_ID and e["eventType"] == "COMPLETE" for e in events)

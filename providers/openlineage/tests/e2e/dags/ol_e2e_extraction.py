@@ -11,7 +11,7 @@ import datetime as dt
 from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG, Asset, BaseHook, BaseOperator, Variable, task
+from airflow.sdk import DAG, Asset, AssetAlias, BaseHook, BaseOperator, Variable, task
 
 
 def produce_value():
@@ -86,5 +86,10 @@ with DAG(dag_id="ol_e2e_extraction", schedule=None, start_date=dt.datetime(2026,
         collector.add_output_asset(context=hook, uri="file:///tmp/ol-e2e/hooked.csv")
         return "reported"
 
+    @task(outlets=[AssetAlias("ol-e2e-alias")])
+    def alias_writer(*, outlet_events):
+        """Names its output only at run time, through an asset alias."""
+        outlet_events[AssetAlias("ol-e2e-alias")].add(Asset("s3://alias-bucket/resolved.csv"))
+
     python_task >> lineage_methods
-    [bash_task, custom, sql_insert, hook_reporter()]
+    [bash_task, custom, sql_insert, hook_reporter(), alias_writer()]

@@ -104,6 +104,26 @@ class ExtractorManager:
         ``controls`` is the task's resolved emission policy (source code, hook lineage).
         """
         state = _state_name(task_instance_state)
+        lineage = self._extract(task, state, task_instance, controls)
+        if state != "running" and task_instance is not None:
+            lineage.outputs = self._with_runtime_outlets(lineage.outputs, task_instance)
+        return lineage
+
+    @staticmethod
+    def _with_runtime_outlets(outputs: list[Any], task_instance: Any) -> list[Any]:
+        """Add the assets the task attached through asset aliases while it ran."""
+        from airflow.providers.openlineage.utils.assets import (
+            dedupe,
+            get_runtime_outlet_assets,
+            to_openlineage_dataset,
+        )
+
+        runtime = [
+            d for d in (to_openlineage_dataset(a) for a in get_runtime_outlet_assets(task_instance)) if d
+        ]
+        return dedupe([*outputs, *runtime]) if runtime else outputs
+
+    def _extract(self, task: Any, state: str, task_instance: Any, controls: Any) -> OperatorLineage:
         include_source_code = getattr(controls, "include_source_code", True)
         use_hook_lineage = getattr(controls, "hook_lineage", True) and state != "running"
         self.child_events = []

@@ -132,3 +132,25 @@ def dedupe(datasets: list[Dataset]) -> list[Dataset]:
             seen.add(key)
             unique.append(dataset)
     return unique
+
+
+def get_runtime_outlet_assets(task_instance: Any) -> list[Any]:
+    """
+    Assets a task attached at run time through an ``AssetAlias`` (``outlet_events[alias].add(asset)``).
+
+    Static outlets are already in ``task.outlets``; these are known only once the task ran.
+    """
+    try:
+        outlet_events = task_instance.get_template_context().get("outlet_events")
+    except Exception:  # noqa: BLE001 - no runtime context (not a running task)
+        return []
+    assets = []
+    for accessor in (getattr(outlet_events, "_dict", None) or {}).values():
+        for alias_event in getattr(accessor, "asset_alias_events", None) or []:
+            try:
+                asset = alias_event.dest_asset_key.to_asset()
+                extra = {**(getattr(alias_event, "dest_asset_extra", None) or {})}
+                assets.append(type(asset)(name=asset.name, uri=asset.uri, extra=extra) if extra else asset)
+            except Exception as err:  # noqa: BLE001 - one odd alias event costs only itself
+                log.debug("OpenLineage could not read an asset alias event: %s", err)
+    return assets
