@@ -129,8 +129,11 @@ def _summary(run: dict, baseline: dict) -> dict:
     }
 
 
+NOISE_FLOOR = 0.3  # seconds: run-to-run noise of one workload; smaller differences are not ratios
+
+
 def _ratio(ours: float, theirs: float) -> str:
-    if theirs != theirs or ours != ours or abs(theirs) < 0.05:
+    if theirs != theirs or ours != ours or theirs < NOISE_FLOOR or ours < 0:
         return "  n/a"
     return f"{ours / theirs:5.2f}"
 
@@ -173,7 +176,7 @@ def _print_table(runs: list[dict], args: argparse.Namespace) -> None:
                 f"{_ratio(o['p95'], u['p95']):>6} {_ratio(o['max'], u['max']):>6} "
                 f"{_ratio(o['dag_s'], u['dag_s']):>6} {_ratio(o['rss_mib'], u['rss_mib']):>8}"
             )
-    print("(ratio = ours / upstream; n/a where upstream's figure is ~0)")
+    print(f"(ratio = ours / upstream; n/a where a figure is below the {NOISE_FLOOR}s noise floor)")
 
 
 def main() -> int:
