@@ -1,0 +1,120 @@
+"""
+The scheduler with DAG-run lineage against a hung backend, a healthy one, and lineage disabled.
+
+The real scheduler (LocalExecutor, SQLite) runs the e2e suite's 50 catch-up DAG runs
+(``ol_e2e_fifty_runs``: DAG-run events only; the scheduler completes their empty task itself).
+Per case: the scheduler's loop durations (its own "Ran scheduling loop in N ms" DEBUG lines) while the
+runs are processed (p50, p95, max), the time until all 50 runs finished, the scheduler's peak RSS and
+thread count, and the DAG-run events the receiver got. One command:
+
+    .venvs/airflow-3.3.2/bin/python bench/scheduler_loop.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "dev"))
+
+from harness import AirflowEnv  # noqa: E402
+from receiver import Receiver  # noqa: E402
+
+DAGS = ROOT / "providers" / "openlineage" / "tests" / "e2e" / "dags"
+DAG_ID = "ol_e2e_fifty_runs"
+LOOP = re.compile(r"Ran scheduling loop in ([0-9.]+) ms")
+
+
+def _status(pid: int, field: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def _case(backend: str) -> dict:
+    with (
+        Receiver("hung" if backend == "hung" else "healthy", max_hang=600) as receiver,
+        AirflowEnv(DAGS) as env,
+    ):
+        if backend == "disabled":
+            env.env["AIRFLOW__OPENLINEAGE__DISABLED"] = "True"
+        else:
+            env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(receiver.transport(timeout=300))
+            env.env["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = "3"
+        env.env["AIRFLOW__SCHEDULER__MAX_DAGRUNS_TO_CREATE_PER_LOOP"] = "50"
+        env.env["AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG"] = "50"
+        env.run(["dags", "reserialize"], timeout=120)
+        env.run(["dags", "unpause", DAG_ID], timeout=60)
+        env.env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "DEBUG"  # the loop-duration lines
+        scheduler = env._spawn(["scheduler"], "scheduler.log")
+        started = time.monotonic()
+        peak_rss = threads = done = 0
+        while time.monotonic() - started < 600:
+            done = sum(
+                1
+                for (state,) in env.query("SELECT state FROM dag_run WHERE dag_id = ?", (DAG_ID,))
+                if state in ("success", "failed")
+            )
+            peak_rss = max(peak_rss, _status(scheduler.pid, "VmHWM"))
+            threads = max(threads, _status(scheduler.pid, "Threads"))
+            if done >= 50:
+                break
+            time.sleep(0.25)
+        all_done = time.monotonic() - started
+        log = (env.home / "scheduler.log").read_text(errors="replace")
+        loops = [float(ms) for ms in LOOP.findall(log)]
+        if backend == "healthy":
+            receiver.wait_for(100, timeout=30)
+        env._terminate_gracefully(scheduler)
+        events = len([e for e in receiver.events if e["job"]["name"] == DAG_ID])
+        requests = receiver.requests
+    ordered = sorted(loops)
+    return {
+        "backend": backend,
+        "runs_done": done,
+        "seconds_to_all_done": round(all_done, 1),
+        "loops": len(loops),
+        "loop_ms_p50": statistics.median(loops) if loops else None,
+        "loop_ms_p95": ordered[int(0.95 * (len(ordered) - 1))] if loops else None,
+        "loop_ms_max": max(loops) if loops else None,
+        "peak_rss_mib": round(peak_rss / 1024, 1),
+        "max_threads": threads,
+        "events_received": events,
+        "requests": requests,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scheduler_loop.json")
+    args = parser.parse_args()
+    rows = [_case(backend) for backend in ("disabled", "hung", "healthy")]
+    print()
+    print(
+        f"{'backend':9} {'runs':>4} {'all done s':>10} {'loops':>5} {'loop p50 ms':>11} {'p95 ms':>7} "
+        f"{'max ms':>7} {'RSS MiB':>8} {'threads':>7} {'events':>6}"
+    )
+    for r in rows:
+        print(
+            f"{r['backend']:9} {r['runs_done']:>4} {r['seconds_to_all_done']:>10.1f} {r['loops']:>5} "
+            f"{r['loop_ms_p50'] or 0:>11.1f} {r['loop_ms_p95'] or 0:>7.1f} {r['loop_ms_max'] or 0:>7.1f} "
+            f"{r['peak_rss_mib']:>8.1f} {r['max_threads']:>7} {r['events_received']:>6}"
+        )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(rows, indent=1))
+    print(f"raw: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
