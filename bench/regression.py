@@ -33,7 +33,7 @@ DAG_ID = "ol_e2e_misbehaving"
 DURATION = re.compile(r"(?:Workload|Task) finished.*?duration=([0-9.]+)")
 
 
-def _run(env, mode: str | None, timeout: int) -> dict:
+def _run(env, mode: str | None, timeout: int, dag_timeout: float) -> dict:
     with Receiver("healthy") as receiver:
         if mode is None:
             configure_lineage(env, disabled="True")
@@ -44,7 +44,7 @@ def _run(env, mode: str | None, timeout: int) -> dict:
                 execute_in_thread=MODES[mode],
                 execution_timeout=str(timeout),
             )
-        result = env.dags_test(DAG_ID, timeout=1200)
+        result = env.dags_test(DAG_ID, timeout=dag_timeout)
     states = env.task_states(DAG_ID)
     run_id = env.query(f"SELECT run_id FROM dag_run WHERE dag_id = '{DAG_ID}' ORDER BY id DESC LIMIT 1")[0][0]
     run_states = dict(
@@ -59,7 +59,8 @@ def _run(env, mode: str | None, timeout: int) -> dict:
     return {
         "mode": mode or "disabled",
         "tasks": len(run_states),
-        "failed": sorted(t for t, s in run_states.items() if s != "success"),
+        "failed": sorted(t for t, s in run_states.items() if s == "failed"),
+        "stuck": sorted(t for t, s in run_states.items() if s not in ("success", "failed")),
         "max_slot_seconds": max(durations) if durations else None,
         "error_lines": len(supervisor_errors),
         "all_states_seen": len(states),
@@ -76,6 +77,12 @@ def main() -> int:
     )
     parser.add_argument("--timeout", type=int, default=3)
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument(
+        "--dag-timeout",
+        type=float,
+        default=300,
+        help="seconds before a run is cut off (tasks left are stuck)",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "regression.json")
     args = parser.parse_args()
     began = time.monotonic()
@@ -95,15 +102,17 @@ def main() -> int:
             for mode in (None, "fork", "thread"):
                 for name in ("upstream", "ours"):
                     print(f"[{time.monotonic() - began:5.0f}s] {name} {mode or 'disabled'}", flush=True)
-                    rows.append({"provider": name, **_run(envs[name], mode, args.timeout)})
+                    rows.append({"provider": name, **_run(envs[name], mode, args.timeout, args.dag_timeout)})
     finally:
         for env in envs.values():
             env.__exit__(None, None, None)
     print()
-    print(f"{'provider':9} {'mode':9} {'tasks':>5} {'failed':>6} {'max slot s':>10} {'error lines':>11}")
+    print(
+        f"{'provider':9} {'mode':9} {'tasks':>5} {'failed':>6} {'stuck':>5} {'max slot s':>10} {'error lines':>11}"
+    )
     for row in rows:
         print(
-            f"{row['provider']:9} {row['mode']:9} {row['tasks']:>5} {len(row['failed']):>6} "
+            f"{row['provider']:9} {row['mode']:9} {row['tasks']:>5} {len(row['failed']):>6} {len(row['stuck']):>5} "
             f"{row['max_slot_seconds'] or float('nan'):>10.1f} {row['error_lines']:>11}"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)

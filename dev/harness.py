@@ -212,11 +212,36 @@ class AirflowEnv:
     # -- cleanup -------------------------------------------------------------------------------
 
     @staticmethod
-    def _kill(proc: subprocess.Popen) -> None:
+    def _descendants(pid: int) -> list[int]:
+        """Every process below ``pid`` (LocalExecutor workers leave its process group: setpgid)."""
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as f:
+                        parent = int(f.read().rsplit(")", 1)[1].split()[1])
+                except (OSError, ValueError, IndexError):
+                    continue
+                children.setdefault(parent, []).append(int(entry))
+        found, todo = [], [pid]
+        while todo:
+            for child in children.get(todo.pop(), []):
+                found.append(child)
+                todo.append(child)
+        return found
+
+    @classmethod
+    def _kill(cls, proc: subprocess.Popen) -> None:
+        below = cls._descendants(proc.pid)
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        for pid in below:  # started by this command, possibly in process groups of their own
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             proc.kill()
         except ProcessLookupError:
