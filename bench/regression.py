@@ -107,13 +107,13 @@ def main() -> int:
         for env in envs.values():
             env.__exit__(None, None, None)
     print()
-    print(
-        f"{'provider':9} {'mode':9} {'tasks':>5} {'failed':>6} {'stuck':>5} {'max slot s':>10} {'error lines':>11}"
-    )
+    header = ("provider", "mode", "tasks", "failed", "stuck", "max slot s", "error lines")
+    print("{:9} {:9} {:>5} {:>6} {:>5} {:>10} {:>11}".format(*header))
     for row in rows:
+        slot = row["max_slot_seconds"] or float("nan")
         print(
-            f"{row['provider']:9} {row['mode']:9} {row['tasks']:>5} {len(row['failed']):>6} {len(row['stuck']):>5} "
-            f"{row['max_slot_seconds'] or float('nan'):>10.1f} {row['error_lines']:>11}"
+            f"{row['provider']:9} {row['mode']:9} {row['tasks']:>5} {len(row['failed']):>6} "
+            f"{len(row['stuck']):>5} {slot:>10.1f} {row['error_lines']:>11}"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"seconds": round(time.monotonic() - began), "rows": rows}, indent=1))
