@@ -74,6 +74,25 @@ def _base_env(home: Path, port: int) -> dict[str, str]:
     }
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (LocalExecutor workers leave its process group: setpgid)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
 class AirflowEnv:
     """One AIRFLOW_HOME with its own DB, api-server and processes."""
 
@@ -211,28 +230,9 @@ class AirflowEnv:
 
     # -- cleanup -------------------------------------------------------------------------------
 
-    @staticmethod
-    def _descendants(pid: int) -> list[int]:
-        """Every process below ``pid`` (LocalExecutor workers leave its process group: setpgid)."""
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if entry.isdigit():
-                try:
-                    with open(f"/proc/{entry}/stat") as f:
-                        parent = int(f.read().rsplit(")", 1)[1].split()[1])
-                except (OSError, ValueError, IndexError):
-                    continue
-                children.setdefault(parent, []).append(int(entry))
-        found, todo = [], [pid]
-        while todo:
-            for child in children.get(todo.pop(), []):
-                found.append(child)
-                todo.append(child)
-        return found
-
     @classmethod
     def _kill(cls, proc: subprocess.Popen) -> None:
-        below = cls._descendants(proc.pid)
+        below = descendants(proc.pid)
         try:
             os.killpg(proc.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):

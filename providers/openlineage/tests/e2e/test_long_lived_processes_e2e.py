@@ -18,7 +18,7 @@ from collections import defaultdict
 
 import pytest
 from e2e_support import DAGS
-from harness import AirflowEnv
+from harness import AirflowEnv, descendants
 from receiver import Receiver
 
 pytestmark = [
@@ -31,24 +31,6 @@ pytestmark = [
 ]
 
 FIFTY = "ol_e2e_fifty_runs"
-
-
-def _descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = defaultdict(list)
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    parent = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children[parent].append(int(entry))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
 
 
 def _cmdline(pid: int) -> str:
@@ -86,13 +68,13 @@ def _run_fifty(receiver: Receiver, tmp_path, after_done) -> dict:
         while time.monotonic() < end:
             rows = env.query("SELECT state FROM dag_run WHERE dag_id = ?", (FIFTY,))
             done = sum(1 for (state,) in rows if state in ("success", "failed"))
-            descendants = _descendants(scheduler.pid)
+            below = descendants(scheduler.pid)
             samples.append(
                 {
                     "done": done,
                     "rss": _rss_mib(scheduler.pid),
                     "threads": _threads(scheduler.pid),
-                    "children": [_cmdline(p) for p in descendants],
+                    "children": [_cmdline(p) for p in below],
                 }
             )
             if done >= 50:
