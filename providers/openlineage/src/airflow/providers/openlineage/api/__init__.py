@@ -177,7 +177,7 @@ def emit_dataset_lineage(
 def _parsed_datasets(
     query_text: str, namespace: str, default_database: str | None, default_schema: str | None
 ) -> tuple[list[Dataset], list[Dataset]]:
-    from airflow.providers.openlineage.sqlparser import SQLParser, from_table_meta
+    from airflow.providers.openlineage.sqlparser import DatabaseInfo, SQLParser
 
     scheme = namespace.split("://", 1)[0]
     parsed = SQLParser(dialect=scheme, default_schema=default_schema).parse(
@@ -185,9 +185,8 @@ def _parsed_datasets(
     )
     if parsed is None:
         return [], []
-    return (
-        [from_table_meta(t, default_database, namespace, False) for t in parsed.in_tables],
-        [from_table_meta(t, default_database, namespace, False) for t in parsed.out_tables],
+    return SQLParser.get_metadata_from_parser(
+        parsed.in_tables, parsed.out_tables, DatabaseInfo(scheme=scheme), namespace, default_database
     )
 
 
