@@ -25,9 +25,10 @@ Precedence, first match wins (the same as the provider this one replaces):
 4. Nothing: the client discovers its own configuration (``OPENLINEAGE_URL``, ``OPENLINEAGE__*``
    variables, ``OPENLINEAGE_CONFIG`` or ``openlineage.yml``).
 
-The configuration is resolved once per process, where Connections are reachable (the task runner's
-main thread, or the scheduler), and the resulting plain dict is what senders build clients from, so a
-forked child or a sender thread never needs the supervisor channel.
+The configuration is resolved once per process where Connections are reachable (the task runner's
+main thread, or the scheduler); a failure is not remembered but retried on the next event. The
+resulting plain dict is what senders build clients from, so a forked child or a sender thread never
+needs the supervisor channel.
 """
 
 from __future__ import annotations
@@ -44,12 +45,14 @@ from airflow.providers.openlineage.token_provider import (
     AirflowConnectionConfigProvider,
     resolve_airflow_connection_auth,
 )
+from airflow.providers.openlineage.utils.config_masking import mask_config_text
 
 log = logging.getLogger(__name__)
 
 _UNRESOLVED = object()
 _lock = threading.Lock()
 _resolved: Any = _UNRESOLVED
+_failures_logged: set[str] = set()
 
 
 class ClientConfigError(Exception):
@@ -109,22 +112,28 @@ def _sync_client_logging_level() -> None:
 
 def resolved_client_config() -> dict[str, Any] | None:
     """
-    Resolve the configuration once per process and remember it.
+    Resolve the configuration and remember it once it resolved.
 
-    Raises :class:`ClientConfigError` each time it is called after a failed resolution, so every
-    caller can skip emission; the failure itself is logged once.
+    Only a success is cached. A failure (a typo in ``config_path``, or a transient one, such as the
+    deadline hitting while ``config_conn_id`` is read) raises :class:`ClientConfigError` so the caller
+    skips this event, and is tried again on the next; each distinct error is logged once per process.
     """
     global _resolved
     with _lock:
-        if _resolved is _UNRESOLVED:
-            _sync_client_logging_level()
-            try:
-                _resolved = load_client_config()
-            except ClientConfigError as err:
-                log.warning("OpenLineage client configuration is unusable, no events will be sent: %s", err)
-                _resolved = err
-        if isinstance(_resolved, ClientConfigError):
-            raise _resolved
+        if _resolved is not _UNRESOLVED:
+            return _resolved
+        _sync_client_logging_level()
+        try:
+            _resolved = load_client_config()
+        except ClientConfigError as err:
+            message = str(err)
+            if message not in _failures_logged:
+                _failures_logged.add(message)
+                log.warning(
+                    "OpenLineage client configuration is unusable, events are not sent until it is: %s",
+                    mask_config_text(message),
+                )
+            raise
         return _resolved
 
 
@@ -140,3 +149,4 @@ def reset() -> None:
     global _resolved
     with _lock:
         _resolved = _UNRESOLVED
+        _failures_logged.clear()

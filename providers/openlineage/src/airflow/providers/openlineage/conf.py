@@ -71,17 +71,24 @@ def clear_cache() -> None:
     _warned.clear()
 
 
+# Options whose value may hold credentials: logged only through ``mask_config_text``.
+SENSITIVE_OPTIONS = frozenset({"transport"})
+
+
 def warn_bad_value(option: str, value: object, fallback: str) -> None:
-    """Log one WARNING per process for a bad value of ``[openlineage] option``."""
+    """Log one WARNING per process for a bad value of ``[openlineage] option`` (secrets masked)."""
+    from airflow.providers.openlineage.utils.config_masking import mask_config_text
+
     key = (option, repr(value))
     if key in _warned:
         return
     _warned.add(key)
+    shown = mask_config_text(str(value))
     log.warning(
         "Invalid value for [openlineage] %s: `%s`; %s. Lineage goes on and the task is not affected.",
         option,
-        value,
-        fallback,
+        shown,
+        mask_config_text(fallback) if option in SENSITIVE_OPTIONS else fallback,
     )
 
 

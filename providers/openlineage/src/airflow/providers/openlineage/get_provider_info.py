@@ -105,8 +105,9 @@ def get_provider_info():
                         "version_added": None,
                     },
                     "transport": {
-                        "description": "OpenLineage client transport configuration as a JSON object, for example an `http`, `file`,\n`console`, `kafka` or `composite` transport. Takes effect when neither `config_conn_id` nor\n`config_path` is set. Invalid JSON is logged once and ignored.\n",
+                        "description": "OpenLineage client transport configuration as a JSON object, for example an `http`, `file`,\n`console`, `kafka` or `composite` transport. Takes effect when neither `config_conn_id` nor\n`config_path` is set. Invalid JSON is logged once (with every possible secret masked) and\nignored. Marked sensitive: it may hold an API key.\n",
                         "type": "string",
+                        "sensitive": True,
                         "example": '{"type": "http", "url": "http://localhost:5000", "endpoint": "api/v1/lineage"}',
                         "default": "",
                         "version_added": None,

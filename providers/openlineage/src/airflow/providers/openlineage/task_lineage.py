@@ -17,25 +17,34 @@
 """
 Task-event lineage in the task runner: what the listener's task hooks hand their work to.
 
-One :class:`TaskLineage` per task-runner process. At START it resolves the client configuration and
-chooses the sender (fork or thread), then for every event runs extraction and event building in a
-bounded thread whose supervisor requests the main thread serves (see ``emission.broker``), redacts the
-event and hands it to the sender. All of it is bounded by one budget per task attempt.
+One :class:`TaskLineage` per task-runner process. At START it chooses the sender (fork or thread) and
+fixes the attempt's deadline, then for every event runs extraction and event building in a bounded
+thread whose supervisor requests the main thread serves (``extractors.supervisor_broker``), redacts the
+event and hands it to the sender. The terminal event closes the sender. All of it is bounded by one
+:class:`~airflow.providers.openlineage.emission.deadline.AttemptDeadline` per task attempt.
 """
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from openlineage.client.event_v2 import RunState
 
 from airflow.providers.openlineage import client_config, conf
-from airflow.providers.openlineage.emission.task_emitter import TaskEmitter, make_sender
+from airflow.providers.openlineage.emission import metrics
+from airflow.providers.openlineage.emission.attempt import AttemptEmission, task_success_overtime
+from airflow.providers.openlineage.emission.base import EmissionMode, EventSender, OpenLineageEvent
+from airflow.providers.openlineage.emission.deadline import AttemptDeadline, FixedDeadline
+from airflow.providers.openlineage.emission.fork_sender import ForkSender
+from airflow.providers.openlineage.emission.thread_sender import ThreadSender
 from airflow.providers.openlineage.events import build_task_event, utcnow
 from airflow.providers.openlineage.extractors.base import OperatorLineage
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
+from airflow.providers.openlineage.extractors.supervisor_broker import state_reported_at
 from airflow.providers.openlineage.utils.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.utils.emission_policy import EmissionPolicy, resolve_task_emission_policy
 from airflow.providers.openlineage.utils.redaction import redact_event
@@ -43,6 +52,8 @@ from airflow.providers.openlineage.utils.redaction import redact_event
 log = logging.getLogger(__name__)
 
 _STATE_BY_EVENT = {"START": "running", "COMPLETE": "success", "FAIL": "failed", "SKIPPED": "skipped"}
+# Extras submitted from task threads wait here until the main thread hands them to the sender.
+MAX_WAITING_EXTRAS = 1000
 
 
 def _ti_state(event_name: str) -> Any:
@@ -52,18 +63,26 @@ def _ti_state(event_name: str) -> Any:
     return TaskInstanceState(_STATE_BY_EVENT[event_name])
 
 
+def make_sender(mode: EmissionMode, client_factory: Callable[[], Any], close_timeout: float) -> EventSender:
+    """The task-event sender for ``mode``."""
+    if mode is EmissionMode.THREAD:
+        return ThreadSender(client_factory, name="openlineage-task-sender")
+    return ForkSender(client_factory, close_timeout=close_timeout)
+
+
 class TaskLineage:
-    """Emits one task attempt's START and terminal events within one ``execution_timeout``."""
+    """Emits one task attempt's START and terminal events within one deadline."""
 
     def __init__(self) -> None:
-        self._emitter: TaskEmitter | None = None
+        self._emission: AttemptEmission | None = None
         self._extractor_manager: ExtractorManager | None = None
         self._config: dict[str, Any] | None = None
         self._config_ok = False
         self._attempt: tuple[Any, ...] | None = None
         self._policy = EmissionPolicy.defaults()
         self._extra_lock = threading.Lock()
-        self._extra_events: list[Any] = []
+        self._extra_events: collections.deque[OpenLineageEvent] = collections.deque()
+        self._extras_dropped = 0
         self._finished = True
 
     @property
@@ -72,11 +91,15 @@ class TaskLineage:
             self._extractor_manager = ExtractorManager()
         return self._extractor_manager
 
+    @property
+    def emission(self) -> AttemptEmission | None:
+        return self._emission
+
     def _client_factory(self) -> Any:
         return client_config.build_client(self._config)
 
-    def _emitter_for(self, task_instance: Any) -> TaskEmitter | None:
-        """The attempt's emitter, or None when the emission policy turns its events off."""
+    def _emission_for(self, task_instance: Any) -> AttemptEmission | None:
+        """The attempt's emission, or None when the emission policy turns its events off."""
         attempt = (
             task_instance.dag_id,
             task_instance.task_id,
@@ -85,17 +108,19 @@ class TaskLineage:
         )
         if attempt != self._attempt:
             self._attempt = attempt
-            self._emitter = None
+            self._emission = None
             self._policy = resolve_task_emission_policy(
                 task_instance.task, task_instance.dag_id, task_instance.task_id
             )
             if not self._policy.emit:
                 log.info("OpenLineage events of task `%s` are turned off by the emission policy", attempt[1])
             else:
-                sender = make_sender(conf.execute_in_thread(), self._client_factory)
-                self._emitter = TaskEmitter(sender, conf.execution_timeout())
+                timeout = conf.execution_timeout()
+                mode = EmissionMode.THREAD if conf.execute_in_thread() else EmissionMode.FORK
+                sender = make_sender(mode, self._client_factory, close_timeout=timeout)
+                self._emission = AttemptEmission(sender, AttemptDeadline(timeout, task_success_overtime()))
                 self._finished = False
-        return self._emitter
+        return self._emission
 
     @property
     def policy(self) -> EmissionPolicy:
@@ -104,34 +129,41 @@ class TaskLineage:
 
     def accepts_extra_events(self) -> bool:
         """True between START and the terminal event of an attempt whose events are on."""
-        return self._emitter is not None and not self._finished
+        return self._emission is not None and not self._finished
 
-    def submit_extra(self, event: Any) -> None:
+    def submit_extra(self, event: OpenLineageEvent) -> None:
         """
         An event emitted by task code (public API, a provider's own query events) during the attempt.
 
-        It joins the attempt's sender, so the terminal event's wait bounds it too. Safe from any
-        thread; only the task runner's main thread touches the sender.
+        It joins the attempt's sender, so the terminal deadline bounds it too. Safe from any thread;
+        only the task runner's main thread touches the sender. At most ``MAX_WAITING_EXTRAS`` wait;
+        beyond that the oldest is dropped and counted.
         """
         with self._extra_lock:
+            if len(self._extra_events) >= MAX_WAITING_EXTRAS:
+                self._extra_events.popleft()
+                self._extras_dropped += 1
+                metrics.incr("emit.dropped")
+                if self._extras_dropped == 1:
+                    log.warning("OpenLineage: too many events emitted by the task; dropping the oldest")
             self._extra_events.append(event)
         if threading.current_thread() is threading.main_thread():
             self._flush_extra()
 
     def _flush_extra(self) -> None:
         with self._extra_lock:
-            events, self._extra_events = self._extra_events, []
-        if self._emitter is not None:
+            events, self._extra_events = self._extra_events, collections.deque()
+        if self._emission is not None:
             for event in events:
-                self._emitter.sender.submit(event)
+                self._emission.submit_extra(event)
 
-    def _build(self, event_name: str, task_instance: Any, error: Any = None) -> Any:
+    def _build(self, event_name: str, task_instance: Any, error: Any = None) -> OpenLineageEvent | None:
         """Runs in the bounded extraction thread: configuration, extraction, event, redaction."""
         if not self._config_ok:
             try:
                 self._config = client_config.resolved_client_config()
             except client_config.ClientConfigError:
-                return None  # already logged once by client_config
+                return None  # logged by client_config (once per distinct error); retried next event
             self._config_ok = True
         event_time = None if event_name == "START" else utcnow()
         state = _ti_state(event_name)
@@ -159,28 +191,28 @@ class TaskLineage:
         return redact_event(event)
 
     def on_running(self, task_instance: Any) -> None:
-        emitter = self._emitter_for(task_instance)
-        if emitter is None:
+        emission = self._emission_for(task_instance)
+        if emission is None:
             return
-        event = emitter.build("START", lambda: self._build("START", task_instance))
+        event = emission.build_start(lambda: self._build("START", task_instance))
         self._flush_extra()
-        if event is not None:
-            emitter.send_start(event)
+        emission.send_start(event)
 
     def on_terminal(self, event_name: str, task_instance: Any, error: Any = None) -> None:
-        emitter = self._emitter_for(task_instance)
-        if emitter is None:
+        emission = self._emission_for(task_instance)
+        if emission is None:
             return
-        event = emitter.build(
-            event_name, lambda: self._build(event_name, task_instance, error), terminal=True
+        event = emission.build_terminal(
+            event_name, lambda: self._build(event_name, task_instance, error), state_reported_at()
         )
         self._flush_extra()
         self._finished = True
-        emitter.send_terminal(event, event_name)
+        emission.send_terminal(event, event_name)
 
     def finish(self) -> None:
-        """Before the task runner stops: nothing may be left running (children are reaped)."""
-        if self._emitter is not None and self._emitter.sender.mode == "fork":
-            emitter = self._emitter
-            if not emitter.sender.wait(0):
-                emitter.sender.abandon()
+        """Before the task runner stops: nothing may be left running (a child is reaped)."""
+        emission = self._emission
+        if emission is not None and emission.mode is EmissionMode.FORK:
+            now = FixedDeadline(0)
+            if not emission.sender.flush(now):
+                emission.sender.abandon(FixedDeadline(0.5))

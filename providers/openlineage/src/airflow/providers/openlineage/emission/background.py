@@ -17,12 +17,13 @@
 """
 Emission for long-lived processes (scheduler, API server, triggerer, DAG processor): never forks.
 
-A fixed set of :class:`~.worker.ThreadSender` workers (``dag_state_change_process_pool_size``), each
+A fixed set of :class:`~.thread_sender.ThreadSender` workers (``dag_state_change_process_pool_size``), each
 with its own bounded queue and its own reused client. Events are routed by run id, so the events of
 one run go to one worker and keep their order. Submitting never blocks the caller: when a queue is
 full its oldest event is dropped and counted. A worker whose thread died is restarted on the next
-submit. At interpreter exit the workers get at most ``execution_timeout`` seconds to drain; what is
-left is counted and logged (never the payloads).
+submit. At interpreter exit the workers get one ``execution_timeout`` deadline, together, to send what
+they hold and close their clients (a buffering transport delivers its queue then); what is left is
+counted and logged (never the payloads).
 """
 
 from __future__ import annotations
@@ -31,12 +32,12 @@ import atexit
 import functools
 import logging
 import threading
-import time
 import zlib
 from collections.abc import Callable
 from typing import Any
 
-from airflow.providers.openlineage.emission.worker import ThreadSender
+from airflow.providers.openlineage.emission.deadline import FixedDeadline
+from airflow.providers.openlineage.emission.thread_sender import ThreadSender
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +75,8 @@ class BackgroundEmitter:
 
     def flush(self, timeout: float) -> bool:
         """Wait at most ``timeout`` seconds for every worker to go idle."""
-        deadline = time.monotonic() + timeout
-        return all(worker.wait(max(0.0, deadline - time.monotonic())) for worker in self._workers)
+        deadline = FixedDeadline(timeout)
+        return all([worker.flush(deadline) for worker in self._workers])
 
     @property
     def counters(self) -> dict[str, int]:
@@ -92,9 +93,11 @@ class BackgroundEmitter:
             return
         self._closed = True
         atexit.unregister(self.shutdown)
-        self.flush(self._drain_timeout)
+        deadline = FixedDeadline(self._drain_timeout)
+        for worker in self._workers:  # each close starts the worker's own close; then they run together
+            worker.begin_close(deadline)
         for worker in self._workers:
-            worker.close()
+            worker.close(deadline)
         left = sum(w.pending for w in self._workers)
         if left:
             log.warning("OpenLineage: %d event(s) not sent before shutdown (backend too slow or down)", left)

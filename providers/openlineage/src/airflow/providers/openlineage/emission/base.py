@@ -17,31 +17,66 @@
 """
 How events leave the process, behind one small interface.
 
-``EventSender`` is all the listener and the task emitter know about sending:
+Every sender (:class:`~.thread_sender.ThreadSender` for ``execute_in_thread = True`` and inside the
+long-lived processes' emitter, :class:`~.fork_sender.ForkSender` for task events by default) has the
+same lifecycle, and never talks to the Task SDK supervisor:
 
-* ``submit(event)`` hands over a finished, redacted event and returns at once;
-* ``wait(timeout)`` waits at most ``timeout`` seconds for everything submitted to be sent (or to
-  fail), and says whether it all finished;
-* ``abandon()`` gives up on what is still in flight without waiting (a thread is left to finish on
-  its own; a child process is terminated and reaped).
+* ``submit(event)`` hands over a finished, redacted event and returns at once; queues are bounded;
+* ``flush(deadline)`` waits, at most until ``deadline``, for everything submitted to be handed to the
+  transport;
+* ``close(deadline)`` flushes, then closes the client (a buffering transport such as ``async_http``
+  delivers what it holds only then), still within ``deadline``; the sender accepts nothing after it;
+* ``abandon(deadline)`` gives up on what is still in flight (a child is terminated and reaped within
+  the deadline's reserve; a thread is left to die with the process).
 
-Implementations: :class:`~.worker.ThreadSender` (a daemon thread, ``execute_in_thread = True`` and
-the long-lived processes) and :class:`~.fork_sender.ForkSender` (a child process per event, the
-default for tasks). Neither ever talks to the Task SDK supervisor.
+The deadline is passed down, never recomputed: each step asks it what is left.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import enum
+from typing import Protocol, TypeAlias
+
+from openlineage.client.event_v2 import DatasetEvent, JobEvent, RunEvent
+
+OpenLineageEvent: TypeAlias = RunEvent | DatasetEvent | JobEvent
+
+
+class EmissionMode(enum.Enum):
+    """Where a task's events are sent from."""
+
+    FORK = "fork"
+    THREAD = "thread"
+
+    @property
+    def description(self) -> str:
+        return "a forked child process" if self is EmissionMode.FORK else "a daemon thread"
+
+
+class Deadline(Protocol):
+    """What a sender needs of a deadline (``emission.deadline``)."""
+
+    def remaining(self, reserve: float = 0.0) -> float: ...
+
+    @property
+    def expired(self) -> bool: ...
 
 
 class EventSender(Protocol):
-    """Sends finished events; never blocks the caller beyond the timeout it is given."""
+    """Sends finished events; never blocks its caller past the deadline it is given."""
 
-    mode: str
+    mode: EmissionMode
 
-    def submit(self, event: Any) -> bool: ...
+    def submit(self, event: OpenLineageEvent, *, essential: bool = True) -> bool: ...
 
-    def wait(self, timeout: float) -> bool: ...
+    def flush(self, deadline: Deadline) -> bool: ...
 
-    def abandon(self) -> None: ...
+    def close(self, deadline: Deadline) -> bool: ...
+
+    def abandon(self, deadline: Deadline) -> None: ...
+
+    @property
+    def pending(self) -> int: ...
+
+
+__all__ = ["Deadline", "EmissionMode", "EventSender", "OpenLineageEvent"]

@@ -15,26 +15,33 @@
 # specific language governing permissions and limitations
 # under the License.
 """
-Send each event from a forked child process (the default for task events).
+Send task events from forked child processes (the default for task events).
 
-The event is fully built, extracted and redacted in the task runner before the fork; the child only
-sends it. The child:
+Events are extracted, built and redacted in the task runner before the fork; a child only sends. At
+most one child runs at a time, and it takes *everything* pending: START is forked for at once (so it is
+sent while ``execute()`` runs), and what is submitted while a child runs (a task's query events, the
+terminal event) waits and goes out together in the next child, in submission order. The queue is
+bounded: extras are dropped first, never START or the terminal event.
 
-1. closes every inherited file descriptor except its status pipe, and points stdin/stdout/stderr at
-   ``/dev/null``: it can never read or write the Task SDK supervisor channel or the log channel;
-2. restores default signal handlers (the task runner's SIGTERM handler does nothing useful in a
-   child) and asks the kernel to SIGKILL it if the task runner dies (``PR_SET_PDEATHSIG``), so no
-   lineage process outlives its task runner;
-3. builds its own client from the resolved configuration dict, sends, writes one status line to the
-   pipe and always leaves through ``os._exit``.
+A child:
 
-Exit codes: 0 sent, 1 the transport failed (the status line says why), 2 an internal error.
-The parent waits at most the time it is given, then SIGTERMs, SIGKILLs after a short grace and reaps:
-no zombie, no orphan.
+1. re-checks that its parent is still the task runner (else exits), asks the kernel to SIGKILL it when
+   the parent dies (``PR_SET_PDEATHSIG``), restores default signal handlers;
+2. closes every inherited descriptor but its status pipe (read from ``/proc/self/fd``, not by looping
+   up to the descriptor limit) and points stdio at ``/dev/null``: it can never reach the Task SDK
+   supervisor channel or the log channel;
+3. builds its own client from the resolved configuration, sends its batch, *closes the client* (a
+   buffering transport delivers what it queued only then), writes one status line and always leaves
+   through ``os._exit``.
+
+Exit codes: 0 all sent, 1 the transport failed for some (the status line says why), 2 internal error.
+The parent waits only until the deadline less a kill grace, then SIGTERMs, SIGKILLs and reaps, all
+before the deadline: no zombie, no orphan.
 """
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import logging
 import os
@@ -46,39 +53,66 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow.providers.openlineage.emission import metrics
-from airflow.providers.openlineage.emission.worker import describe_event, send_event
+from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
+from airflow.providers.openlineage.emission.delivery import close_client, describe_event, send_event
 
 log = logging.getLogger(__name__)
 
 KILL_GRACE_SECONDS = 0.5
+DEFAULT_QUEUE_SIZE = 1000
+CHILD_TITLE = "airflow openlineage-sender"
 _PR_SET_PDEATHSIG = 1
 _POLL_FLOOR = 0.005
+_POLL_CEILING = 0.05
+_REAP_AFTER_KILL = 1.0
+_FALLBACK_MAX_FD = 65536
 
 
-def _die_with_parent() -> None:
-    if not sys.platform.startswith("linux"):
-        return
+def _die_with_parent(parent_pid: int) -> None:
+    """SIGKILL on the parent's death; exit now if the parent already died before this call."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:
+        os._exit(2)
+
+
+def _inherited_fds() -> list[int]:
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):
-        pass
+        return [int(name) for name in os.listdir("/proc/self/fd")]
+    except (OSError, ValueError):
+        return []
 
 
-def _isolate_child(keep_fd: int) -> None:
+def close_inherited_fds(keep_fd: int) -> None:
+    """Close every descriptor above stdio except ``keep_fd``, without looping to the fd limit."""
+    listed = _inherited_fds()
+    if listed:
+        for fd in listed:
+            if fd > 2 and fd != keep_fd:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass  # listdir's own descriptor, already gone
+        return
+    # No /proc: closerange uses close_range(2) where the platform has it.
+    limit = min(os.sysconf("SC_OPEN_MAX"), _FALLBACK_MAX_FD) if hasattr(os, "sysconf") else 4096
+    os.closerange(3, keep_fd)
+    os.closerange(keep_fd + 1, max(keep_fd + 1, limit))
+
+
+def _isolate_child(keep_fd: int, parent_pid: int) -> None:
     """Cut every inherited channel: only ``keep_fd`` and /dev/null stdio survive."""
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, signal.SIG_DFL)
-    _die_with_parent()
+    _die_with_parent(parent_pid)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    max_fd = os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 4096
-    os.closerange(3, keep_fd)
-    os.closerange(keep_fd + 1, max_fd)
-
-
-CHILD_TITLE = "airflow openlineage-sender"
+    close_inherited_fds(keep_fd)
 
 
 def _set_title() -> None:
@@ -91,18 +125,34 @@ def _set_title() -> None:
         pass
 
 
-def _child_main(event: Any, client_factory: Callable[[], Any], status_fd: int) -> None:
+def _child_main(
+    events: list[Any],
+    client_factory: Callable[[], Any],
+    status_fd: int,
+    parent_pid: int,
+    close_timeout: float,
+) -> None:
     code, status = 2, "internal error"
     try:
-        _isolate_child(status_fd)
+        _isolate_child(status_fd, parent_pid)
         _set_title()
         # Logging handlers point at closed descriptors now; keep the client quiet.
         logging.disable(logging.CRITICAL)
+        sent, error = 0, ""
         try:
-            send_event(client_factory(), event)
-            code, status = 0, "sent"
+            client = client_factory()
         except Exception as err:  # noqa: BLE001 - reported to the parent, which logs it
-            code, status = 1, f"{type(err).__name__}: {err}"[:500]
+            client, error = None, f"{type(err).__name__}: {err}"
+        for event in events if client is not None else ():
+            try:
+                send_event(client, event)
+                sent += 1
+            except Exception as err:  # noqa: BLE001 - the next event may still go through
+                error = error or f"{type(err).__name__}: {err}"
+        if client is not None and not close_client(client, close_timeout):
+            error = error or "the client did not deliver its buffered events before closing"
+        code = 0 if sent == len(events) and not error else 1
+        status = f"{sent}/{len(events)} {error}"[:500]
         os.write(status_fd, status.encode("utf-8", "replace"))
     except BaseException:  # noqa: BLE001 - nothing may escape a forked child
         pass
@@ -111,10 +161,11 @@ def _child_main(event: Any, client_factory: Callable[[], Any], status_fd: int) -
 
 
 class _Child:
-    def __init__(self, pid: int, status_fd: int, event: Any) -> None:
+    def __init__(self, pid: int, status_fd: int, events: list[Any]) -> None:
         self.pid = pid
         self.status_fd = status_fd
-        self.description = describe_event(event)
+        self.count = len(events)
+        self.description = describe_event(events[-1]) if len(events) == 1 else f"{len(events)} events"
 
     def read_status(self) -> str:
         try:
@@ -130,120 +181,176 @@ class _Child:
             pass
 
 
+class _Pending:
+    __slots__ = ("essential", "event")
+
+    def __init__(self, event: Any, essential: bool) -> None:
+        self.event = event
+        self.essential = essential
+
+
 class ForkSender:
-    """One short-lived child per event; events of one task are sent in submission order."""
+    """One child at a time, each sending everything pending; submission order is kept."""
 
-    mode = "fork"
+    mode = EmissionMode.FORK
 
-    def __init__(self, client_factory: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        client_factory: Callable[[], Any],
+        *,
+        close_timeout: float = 10.0,
+        max_queue_size: int = DEFAULT_QUEUE_SIZE,
+    ) -> None:
         self._client_factory = client_factory
-        self._children: list[_Child] = []
-        self._queued: list[Any] = []
+        self._close_timeout = close_timeout
+        self._max_queue_size = max(1, max_queue_size)
+        self._child: _Child | None = None
+        self._queued: collections.deque[_Pending] = collections.deque()
+        self._closed = False
+        self.forks = 0
+        self.sent = 0
+        self.failed = 0
+        self.dropped = 0
 
-    def submit(self, event: Any) -> bool:
-        """Queue ``event`` behind every earlier one; fork for the head of the queue if no child runs."""
+    def submit(self, event: Any, *, essential: bool = True) -> bool:
+        """Queue ``event`` behind every earlier one; fork for what is pending if no child runs."""
+        if self._closed:
+            return False
         self._reap_finished()
-        self._queued.append(event)
+        if len(self._queued) >= self._max_queue_size:
+            self._drop_one()
+        self._queued.append(_Pending(event, essential))
         return self._advance()
 
-    def _advance(self) -> bool:
-        """Fork for queued events, one child at a time, in submission order."""
-        forked = True
-        while not self._children and self._queued:
-            forked = self._fork(self._queued.pop(0))
-        return forked
+    def _drop_one(self) -> None:
+        victim = next((item for item in self._queued if not item.essential), self._queued[0])
+        self._queued.remove(victim)
+        self.dropped += 1
+        metrics.incr("emit.dropped")
+        log.warning("OpenLineage send queue is full; dropped the oldest event (%d so far)", self.dropped)
 
-    def wait(self, timeout: float) -> bool:
-        """Wait for every child and queued event, forking queued events as earlier ones finish."""
-        deadline = time.monotonic() + max(0.0, timeout)
+    def _advance(self) -> bool:
+        """Fork for everything queued when no child runs."""
+        if self._child is not None or not self._queued:
+            return True
+        batch = [item.event for item in self._queued]
+        self._queued.clear()
+        return self._fork(batch)
+
+    def flush(self, deadline: Deadline) -> bool:
+        """Wait for every child and queued event, keeping a kill grace of ``deadline`` in reserve."""
         while True:
             self._reap_finished()
             self._advance()
-            if not self._children and not self._queued:
+            if self._child is None and not self._queued:
                 return True
-            remaining = deadline - time.monotonic()
+            remaining = deadline.remaining(reserve=KILL_GRACE_SECONDS)
             if remaining <= 0:
                 return False
-            time.sleep(min(max(_POLL_FLOOR, remaining / 20), 0.05, remaining))
+            time.sleep(min(max(_POLL_FLOOR, remaining / 20), _POLL_CEILING, remaining))
 
-    def abandon(self) -> None:
-        """Terminate and reap every child; forget queued events."""
-        for child in self._children:
-            self._terminate(child)
-        self._children.clear()
+    def close(self, deadline: Deadline) -> bool:
+        """Every child closes its own client before it exits, so closing is flushing and refusing more."""
+        done = self.flush(deadline)
+        self._closed = True
+        return done
+
+    def abandon(self, deadline: Deadline | None = None) -> None:
+        """Terminate and reap the running child within ``deadline``; forget queued events."""
+        if self._child is not None:
+            grace = KILL_GRACE_SECONDS if deadline is None else min(KILL_GRACE_SECONDS, deadline.remaining())
+            self._terminate(self._child, grace)
+            self._child = None
         if self._queued:
+            self.dropped += len(self._queued)
             metrics.incr("emit.dropped")
         self._queued.clear()
 
     @property
     def pending(self) -> int:
         self._reap_finished()
-        return len(self._children) + len(self._queued)
+        return (self._child.count if self._child is not None else 0) + len(self._queued)
 
     def child_pids(self) -> list[int]:
-        return [child.pid for child in self._children]
+        return [self._child.pid] if self._child is not None else []
 
-    def _fork(self, event: Any) -> bool:
+    def _fork(self, events: list[Any]) -> bool:
         read_fd, write_fd = os.pipe()
+        parent_pid = os.getpid()
         try:
             pid = os.fork()
         except OSError as err:
             os.close(read_fd)
             os.close(write_fd)
-            log.warning("OpenLineage could not fork to send %s: %s", describe_event(event), err)
+            log.warning("OpenLineage could not fork to send %d event(s): %s", len(events), err)
+            self.failed += len(events)
             metrics.incr("emit.failed")
             return False
         if pid == 0:  # child
             os.close(read_fd)
-            _child_main(event, self._client_factory, write_fd)
+            _child_main(events, self._client_factory, write_fd, parent_pid, self._close_timeout)
         os.close(write_fd)
-        self._children.append(_Child(pid, read_fd, event))
+        self.forks += 1
+        self._child = _Child(pid, read_fd, events)
         return True
 
     def _reap_finished(self) -> None:
-        still_running = []
-        for child in self._children:
-            try:
-                pid, status = os.waitpid(child.pid, os.WNOHANG)
-            except ChildProcessError:
-                pid, status = child.pid, 0
-            if pid == 0:
-                still_running.append(child)
-                continue
-            self._report(child, os.waitstatus_to_exitcode(status))
-        self._children = still_running
+        child = self._child
+        if child is None:
+            return
+        try:
+            pid, status = os.waitpid(child.pid, os.WNOHANG)
+        except ChildProcessError:
+            pid, status = child.pid, 0
+        if pid == 0:
+            return
+        self._child = None
+        self._report(child, os.waitstatus_to_exitcode(status))
 
     def _report(self, child: _Child, exit_code: int) -> None:
         status = child.read_status()
         child.close()
+        counts, _, error = status.partition(" ")
+        sent = int(counts.split("/")[0]) if counts.split("/")[0].isdigit() else 0
+        self.sent += sent
+        self.failed += child.count - sent
         if exit_code == 0:
             log.debug("Sent OpenLineage %s from child %d", child.description, child.pid)
         elif exit_code == 1:
-            log.warning("Failed to send OpenLineage %s: %s", child.description, status)
+            log.warning(
+                "Failed to send OpenLineage %s (%s sent): %s", child.description, counts, error.strip()
+            )
         else:
             log.warning(
                 "OpenLineage child %d sending %s exited with %s", child.pid, child.description, exit_code
             )
 
-    def _terminate(self, child: _Child) -> None:
-        """SIGTERM, short grace, SIGKILL, reap."""
-        for sig, grace in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, 5.0)):
+    def _terminate(self, child: _Child, grace: float) -> None:
+        """SIGTERM, at most ``grace`` seconds, SIGKILL, bounded reap."""
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, _REAP_AFTER_KILL)):
             try:
                 os.kill(child.pid, sig)
             except ProcessLookupError:
-                break
-            end = time.monotonic() + grace
-            while time.monotonic() < end:
-                try:
-                    pid, _ = os.waitpid(child.pid, os.WNOHANG)
-                except ChildProcessError:
-                    pid = child.pid
-                if pid:
-                    child.close()
-                    return
-                time.sleep(_POLL_FLOOR)
-        try:
-            os.waitpid(child.pid, 0)
-        except ChildProcessError:
-            pass
+                pass
+            if _reaped_within(child.pid, wait):
+                child.close()
+                return
         child.close()
+        log.warning("OpenLineage child %d could not be reaped; it was sent SIGKILL", child.pid)
+
+
+def _reaped_within(pid: int, seconds: float) -> bool:
+    end = time.monotonic() + max(0.0, seconds)
+    while True:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            return True
+        if done:
+            return True
+        if time.monotonic() >= end:
+            return False
+        time.sleep(_POLL_FLOOR)
+
+
+__all__ = ["CHILD_TITLE", "KILL_GRACE_SECONDS", "ForkSender", "close_inherited_fds"]

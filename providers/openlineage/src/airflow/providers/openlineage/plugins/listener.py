@@ -99,6 +99,9 @@ class OpenLineageListener:
     def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
         if not _is_runtime_task_instance(task_instance):
             return
+        from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
+
+        install_routing_comms()  # from now on lineage threads reach the supervisor only via the broker
         if _is_sensor_reschedule(task_instance):
             log.debug("OpenLineage: skipping START of a rescheduled sensor poke")
             return
@@ -161,9 +164,13 @@ class OpenLineageListener:
     # -- helpers -------------------------------------------------------------------------------
 
     def _background(self) -> Any:
+        """The process's emitter; None while the client configuration is unusable (logged once)."""
         from airflow.providers.openlineage.emission.background import get_background_emitter
 
-        config = client_config.resolved_client_config()
+        try:
+            config = client_config.resolved_client_config()
+        except client_config.ClientConfigError:
+            return None
         return get_background_emitter(lambda: client_config.build_client(config))
 
     def _emit_dag_run(self, state: RunState, dag_run: Any, msg: str | None) -> None:
@@ -183,14 +190,17 @@ class OpenLineageListener:
                 run_id=dag_run.run_id,
                 dag_run_state=str(getattr(dag_run.state, "value", dag_run.state)),
             )
-        self._background().submit(event, finish)
+        emitter = self._background()
+        if emitter is not None:
+            emitter.submit(event, finish)
 
     def _manual_state_change(self, state: RunState, task_instance: Any, error: Any = None) -> None:
         from airflow.providers.openlineage.events import build_manual_task_event
         from airflow.providers.openlineage.utils.redaction import redact_event
 
-        event = redact_event(build_manual_task_event(state, task_instance, error))
-        self._background().submit(event)
+        emitter = self._background()
+        if emitter is not None:
+            emitter.submit(redact_event(build_manual_task_event(state, task_instance, error)))
 
 
 def _is_sensor_reschedule(task_instance: Any) -> bool:

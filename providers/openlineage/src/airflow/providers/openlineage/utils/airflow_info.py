@@ -30,6 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow.providers.openlineage.utils.ids import get_fully_qualified_class_name, safe_getattr
+from airflow.providers.openlineage.utils.redaction import redact_structure
 
 _DAG_INCLUDES = ("dag_id", "description", "fileloc", "owner", "owner_links", "start_date", "tags")
 _DAG_RUN_INCLUDES = (
@@ -96,7 +97,46 @@ _TASK_GROUP_INCLUDES = (
     "upstream_group_ids",
     "upstream_task_ids",
 )
-# Attributes never copied into a full task description: internals, callables and live clients.
+# ``include_full_task_info``: an explicit list (never ``vars(task)``), on top of the default ones.
+_FULL_TASK_INCLUDES = (
+    *_TASK_INCLUDES,
+    "doc",
+    "doc_json",
+    "doc_md",
+    "doc_rst",
+    "doc_yaml",
+    "do_xcom_push",
+    "email",
+    "email_on_failure",
+    "email_on_retry",
+    "end_date",
+    "map_index_template",
+    "on_failure_fail_dagrun",
+    "pool",
+    "pool_slots",
+    "resources",
+    "retry_delay",
+    "start_date",
+    "task_display_name",
+    "template_ext",
+    "template_fields",
+    "ui_color",
+    "ui_fgcolor",
+    "weight_rule",
+    # Common operator arguments; their values are masked like every other field.
+    "append_env",
+    "bash_command",
+    "conn_id",
+    "cwd",
+    "env",
+    "op_args",
+    "op_kwargs",
+    "output_encoding",
+    "skip_on_exit_code",
+    "sql",
+    "templates_dict",
+)
+# Attributes never copied into a task description: internals, callables and live clients.
 _FULL_TASK_EXCLUDES = frozenset(
     {
         "_BaseOperator__instantiated",
@@ -119,24 +159,37 @@ _FULL_TASK_EXCLUDES = frozenset(
 )
 
 
-def to_json_value(value: Any) -> Any:
-    """A JSON-friendly form of an attribute value."""
+def _json_native(value: Any) -> Any:
+    """A JSON-native copy of ``value``: lists stay lists and dicts stay dicts, so masking still sees keys."""
     if isinstance(value, dt.datetime):
         return value.isoformat()
     if isinstance(value, dt.timedelta):
         return f"{value.total_seconds()} seconds"
-    if isinstance(value, (set, frozenset)):
-        return str(sorted(value, key=str))
-    if isinstance(value, (list, tuple)):
-        return str(list(value))
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, dict):
-        return {str(k): to_json_value(v) for k, v in value.items()}
+        return {str(k): _json_native(v) for k, v in value.items()}
+    if isinstance(value, (set, frozenset)):
+        return [_json_native(v) for v in sorted(value, key=str)]
+    if isinstance(value, (list, tuple)):
+        return [_json_native(v) for v in value]
     enum_value = getattr(value, "value", None)
     if isinstance(enum_value, (str, int)):
         return enum_value
     return str(value)
+
+
+def to_json_value(value: Any) -> Any:
+    """
+    A JSON-friendly form of an attribute value.
+
+    Dicts (a DAG run's ``conf``, ``params``) keep their structure all the way down. A top-level list or
+    set becomes its string form, as the facet schema has it; it is masked *before* it is turned into a
+    string, so a secret under a sensitive key inside it is still caught.
+    """
+    if isinstance(value, (set, frozenset, list, tuple)):
+        return str(redact_structure(_json_native(value)))
+    return _json_native(value)
 
 
 def _describe(obj: Any, includes: Iterable[str], renames: dict[str, str] | None = None) -> dict[str, Any]:
@@ -247,13 +300,12 @@ def operator_provider_version(task: Any) -> str | None:
 
 
 def describe_task(task: Any, include_full_task_info: bool = False) -> dict[str, Any]:
-    """The ``task`` part of the ``airflow`` facet (every attribute with ``include_full_task_info``)."""
+    """The ``task`` part of the ``airflow`` facet (more attributes with ``include_full_task_info``)."""
     if include_full_task_info:
-        attributes = vars(task)
         names = [
             name
-            for name in sorted(attributes)
-            if name not in _FULL_TASK_EXCLUDES | _TASK_RENAMES.keys() and not callable(attributes[name])
+            for name in _FULL_TASK_INCLUDES
+            if name not in _FULL_TASK_EXCLUDES and not callable(safe_getattr(task, name, None))
         ]
         info = _describe(task, names, _TASK_RENAMES)
     else:

@@ -22,6 +22,10 @@ with its secrets masker; the same masker redacts task logs. An event is walked h
 (attrs facets, dicts, lists, strings) and every string goes through the masker, so a secret is
 replaced wherever it appears: a facet value, a rendered command or SQL text built from it, or a value
 stored under a sensitive key name.
+
+It fails closed: everything under a sensitive key (``password``, ``api_key``, ``secret``... as
+Airflow's masker decides) is masked, however deeply nested, and a value nested deeper than the walker
+goes is masked rather than passed through.
 """
 
 from __future__ import annotations
@@ -35,20 +39,63 @@ import attrs
 
 log = logging.getLogger(__name__)
 
+MASK = "***"
 _MAX_DEPTH = 20
 Redactor = Callable[[Any, "str | None"], Any]
+KeyCheck = Callable[[str], bool]
 
 
-def _maskers() -> list[Redactor]:
+def _masker_modules() -> list[Any]:
     """Both copies of Airflow's masker: the Task SDK's (task runner) and core's (scheduler, API server)."""
-    found: list[Redactor] = []
+    found = []
     for module_name in ("airflow.sdk._shared.secrets_masker", "airflow._shared.secrets_masker"):
         try:
-            module = __import__(module_name, fromlist=["redact"])
+            found.append(__import__(module_name, fromlist=["redact"]))
         except ImportError:
             continue
-        found.append(lambda value, name, _m=module: _m.redact(value, name))
     return found
+
+
+class _Maskers:
+    """The masking functions of every masker found, and whether a key name is sensitive to any."""
+
+    def __init__(self) -> None:
+        modules = _masker_modules()
+        self.redactors: list[Redactor] = [
+            (lambda value, name, _m=module: _m.redact(value, name)) for module in modules
+        ]
+        self.key_checks: list[KeyCheck] = [
+            module.should_hide_value_for_key
+            for module in modules
+            if hasattr(module, "should_hide_value_for_key")
+        ]
+
+    def sensitive(self, name: str | None) -> bool:
+        if not name:
+            return False
+        for check in self.key_checks:
+            try:
+                if check(name):
+                    return True
+            except Exception:  # noqa: BLE001 - an unusable check cannot clear a key either
+                continue
+        return False
+
+    def mask_string(self, value: Any, name: str | None) -> Any:
+        for redactor in self.redactors:
+            value = redactor(value, name)
+        return value
+
+
+def _mask_all(value: Any) -> Any:
+    """Everything under a sensitive key: containers keep their shape, every leaf string is masked."""
+    if isinstance(value, dict):
+        return {key: _mask_all(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_mask_all(item) for item in value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    return MASK
 
 
 def _skip_fields(obj: Any) -> set[str]:
@@ -57,22 +104,24 @@ def _skip_fields(obj: Any) -> set[str]:
     return skip
 
 
-def _redact_value(value: Any, name: str | None, maskers: list[Redactor], depth: int) -> Any:
-    if depth > _MAX_DEPTH or value is None or isinstance(value, (bool, int, float, enum.Enum)):
+def _redact_value(value: Any, name: str | None, maskers: _Maskers, depth: int) -> Any:
+    if value is None or isinstance(value, (bool, int, float, enum.Enum)):
         return value
+    if depth > _MAX_DEPTH:
+        return MASK  # too deep to inspect: fail closed
     if attrs.has(type(value)):
         _redact_attrs(value, maskers, depth + 1)
         return value
+    if isinstance(value, (dict, list, tuple)) and maskers.sensitive(name):
+        return _mask_all(value)
     if isinstance(value, dict):
         return {key: _redact_value(item, str(key), maskers, depth + 1) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(_redact_value(item, name, maskers, depth + 1) for item in value)
-    for masker in maskers:
-        value = masker(value, name)
-    return value
+    return maskers.mask_string(value, name)
 
 
-def _redact_attrs(obj: Any, maskers: list[Redactor], depth: int) -> None:
+def _redact_attrs(obj: Any, maskers: _Maskers, depth: int) -> None:
     skip = _skip_fields(obj)
     for field in attrs.fields(type(obj)):
         if field.name in skip or field.name.lstrip("_") in skip or field.name in ("_producer", "_schemaURL"):
@@ -83,8 +132,12 @@ def _redact_attrs(obj: Any, maskers: list[Redactor], depth: int) -> None:
             object.__setattr__(obj, field.name, redacted)
 
 
+def redact_structure(value: Any, name: str | None = None) -> Any:
+    """A masked copy of a JSON-native value (dicts, lists, strings)."""
+    return _redact_value(value, name, _Maskers(), 0)
+
+
 def redact_event(event: Any) -> Any:
     """Mask secrets in ``event`` in place and return it (callers drop the event if this raises)."""
-    maskers = _maskers()
-    _redact_attrs(event, maskers, 0)
+    _redact_attrs(event, _Maskers(), 0)
     return event

@@ -1,4 +1,4 @@
-"""Fork and thread senders: ordering, bounded waits, killed and reaped children, no inherited channels."""
+"""Both senders behind the one interface: order, bounded flush and close, buffering clients, extras first dropped."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import time
 
 import pytest
 
+from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.emission.fork_sender import ForkSender
-from airflow.providers.openlineage.emission.worker import ThreadSender
+from airflow.providers.openlineage.emission.thread_sender import ThreadSender
 
 
 class FileClient:
@@ -56,7 +57,7 @@ def test_events_are_sent_in_order(tmp_path, sender_class):
     sender = sender_class(lambda: FileClient(out, delay=0.05))
     for name in ("START", "COMPLETE"):
         sender.submit(_event(name))
-    assert sender.wait(10)
+    assert sender.close(FixedDeadline(10))
     assert [e["name"] for e in _lines(out)] == ["START", "COMPLETE"]
 
 
@@ -71,7 +72,7 @@ def test_order_holds_when_submits_interleave_with_sends(tmp_path, sender_class):
     time.sleep(0.5)  # START is sent; RUNNING is in flight or done; QUERY_START may still be queued
     sender.submit(_event("QUERY_COMPLETE"))
     sender.submit(_event("COMPLETE"))
-    assert sender.wait(10)
+    assert sender.close(FixedDeadline(10))
     assert [e["name"] for e in _lines(out)] == [
         "START",
         "RUNNING",
@@ -86,9 +87,10 @@ def test_wait_is_bounded_with_a_hung_client(tmp_path, sender_class):
     sender = sender_class(lambda: FileClient(tmp_path / "never", delay=3600))
     sender.submit(_event("START"))
     started = time.monotonic()
-    assert sender.wait(0.5) is False
-    sender.abandon()
-    assert time.monotonic() - started < 3.0
+    deadline = FixedDeadline(0.8)
+    assert sender.close(deadline) is False
+    sender.abandon(deadline)
+    assert time.monotonic() - started < 0.8 + 0.3  # the kill and reap fit inside the deadline
 
 
 def test_fork_child_is_killed_and_reaped(tmp_path):
@@ -96,8 +98,9 @@ def test_fork_child_is_killed_and_reaped(tmp_path):
     sender.submit(_event("START"))
     pids = sender.child_pids()
     assert len(pids) == 1
-    sender.wait(0.2)
-    sender.abandon()
+    deadline = FixedDeadline(0.7)
+    assert not sender.flush(deadline)
+    sender.abandon(deadline)
     with pytest.raises(ChildProcessError):
         os.waitpid(pids[0], os.WNOHANG)  # already reaped: no zombie
     with pytest.raises(ProcessLookupError):
@@ -110,7 +113,7 @@ def test_fork_child_inherits_no_channel(tmp_path):
     try:
         sender = ForkSender(lambda: FileClient(out))
         sender.submit(_event("START"))
-        assert sender.wait(10)
+        assert sender.close(FixedDeadline(10))
         # The parent holds sockets (this socketpair at least); the child kept none of them.
         assert any(target.startswith("socket:") for target in _open_fds())
     finally:
@@ -134,7 +137,7 @@ def test_thread_sender_drops_oldest_when_full(tmp_path):
         sender.submit(_event(str(i)))
     assert sender.dropped >= 2
     gate.set()
-    assert sender.wait(5)
+    assert sender.flush(FixedDeadline(5))
 
 
 def test_thread_sender_survives_transport_errors(tmp_path):
@@ -151,7 +154,7 @@ def test_thread_sender_survives_transport_errors(tmp_path):
     sender = ThreadSender(lambda: Flaky())
     for name in ("bad", "good"):
         sender.submit(_event(name))
-    assert sender.wait(5)
+    assert sender.flush(FixedDeadline(5))
     assert sender.failed == 1
     assert sender.sent == 1
     assert [e["name"] for e in _lines(out)] == ["good"]
@@ -166,15 +169,85 @@ def test_a_dead_worker_thread_is_replaced_and_later_events_flow(tmp_path, caplog
         raise SystemExit("injected: the worker thread dies")
 
     sender.submit(_event("BEFORE"))
-    assert sender.wait(10)
+    assert sender.flush(FixedDeadline(10))
     first_thread = sender._thread
     with caplog.at_level("WARNING"):
         sender.submit(killer)
         sender.submit(_event("AFTER_1"))  # queued behind the killer, sent by the replacement
-        assert sender.wait(10)
+        assert sender.flush(FixedDeadline(10))
     sender.submit(_event("AFTER_2"))
-    assert sender.wait(10)
+    assert sender.flush(FixedDeadline(10))
     assert [e["name"] for e in _lines(out)] == ["BEFORE", "AFTER_1", "AFTER_2"]
     assert sender._thread is not first_thread
     assert sender.is_alive()
     assert sum("died" in r.getMessage() for r in caplog.records) == 1
+
+
+class BufferingClient:
+    """Like ``async_http``: ``emit`` only queues; events reach the file when the client is closed."""
+
+    def __init__(self, path):
+        self.path = path
+        self.buffer = []
+
+    def emit(self, event):
+        self.buffer.append(event)
+
+    def close(self, timeout):
+        assert timeout > 0  # never "0 = wait forever"
+        for event in self.buffer:
+            FileClient(self.path).emit(event)
+        self.buffer.clear()
+        return True
+
+
+@pytest.mark.parametrize("sender_class", [ForkSender, ThreadSender])
+def test_close_delivers_what_a_buffering_client_holds(tmp_path, sender_class):
+    out = tmp_path / "events"
+    sender = sender_class(lambda: BufferingClient(out))
+    sender.submit(_event("START"))
+    sender.submit(_event("COMPLETE"))
+    assert sender.close(FixedDeadline(10))
+    assert [e["name"] for e in _lines(out)] == ["START", "COMPLETE"]
+    assert sender.submit(_event("LATE")) is False  # closed: nothing more is accepted
+
+
+@pytest.mark.parametrize("sender_class", [ForkSender, ThreadSender])
+def test_close_is_bounded_when_the_client_hangs_in_close(tmp_path, sender_class):
+    class HangsOnClose(BufferingClient):
+        def close(self, timeout):
+            time.sleep(3600)
+
+    sender = sender_class(lambda: HangsOnClose(tmp_path / "never"))
+    sender.submit(_event("COMPLETE"))
+    deadline = FixedDeadline(0.8)
+    started = time.monotonic()
+    assert sender.close(deadline) is False
+    sender.abandon(deadline)
+    assert time.monotonic() - started < 1.1
+
+
+@pytest.mark.parametrize("sender_class", [ForkSender, ThreadSender])
+def test_a_full_queue_drops_extras_before_essential_events(tmp_path, sender_class):
+    gate = tmp_path / "gate"
+    out = tmp_path / "events"
+
+    class Gated:
+        def emit(self, event):
+            while not gate.exists():
+                time.sleep(0.01)
+            FileClient(out).emit(event)
+
+    sender = sender_class(lambda: Gated(), max_queue_size=3)
+    sender.submit(_event("START"))  # taken at once (a child or the thread), not queued
+    time.sleep(0.2)
+    for i in range(5):
+        sender.submit(_event(f"extra-{i}"), essential=False)
+    sender.submit(_event("COMPLETE"))
+    gate.touch()
+    assert sender.close(FixedDeadline(10))
+    names = [e["name"] for e in _lines(out)]
+    assert names[0] == "START"
+    assert names[-1] == "COMPLETE"
+    assert sender.dropped == 3
+    assert names[1:-1] == ["extra-3", "extra-4"]

@@ -1,0 +1,84 @@
+# Licensed to the Apache Software Foundation (ASF) under one
+# or more contributor license agreements.  See the NOTICE file
+# distributed with this work for additional information
+# regarding copyright ownership.  The ASF licenses this file
+# to you under the Apache License, Version 2.0 (the
+# "License"); you may not use this file except in compliance
+# with the License.  You may obtain a copy of the License at
+#
+#   http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing,
+# software distributed under the License is distributed on an
+# "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+# KIND, either express or implied.  See the License for the
+# specific language governing permissions and limitations
+# under the License.
+"""
+Handing one event, or a client's last buffered ones, to an OpenLineage client.
+
+Shared by every sender so none imports another's module. Log lines identify an event by type, job
+and run id, never by its payload.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Protocol
+
+from airflow.providers.openlineage.emission import metrics
+
+log = logging.getLogger(__name__)
+
+# A client close asked to wait "0" would mean "forever" to some transports; never ask for less.
+_MIN_CLOSE_TIMEOUT = 0.001
+
+
+class Client(Protocol):
+    def emit(self, event: Any) -> None: ...
+
+
+def describe_event(event: object) -> str:
+    """Short identification of an event for log lines (never its payload)."""
+    event_type = getattr(getattr(event, "eventType", None), "value", None)
+    if event_type is None:
+        event_type = type(event).__name__ if not isinstance(event, dict) else event.get("name", "?")
+    job = getattr(getattr(event, "job", None), "name", "?")
+    run_id = getattr(getattr(event, "run", None), "runId", "?")
+    return f"{event_type} event of job `{job}` (run {run_id})"
+
+
+def send_event(client: Client, event: object) -> None:
+    """Send one event through the client, recording duration and outcome metrics."""
+    started = time.monotonic()
+    try:
+        client.emit(event)
+    except Exception:
+        metrics.incr("emit.failed")
+        raise
+    finally:
+        metrics.timing("emit.duration", time.monotonic() - started)
+    metrics.incr("emit.success")
+
+
+def close_client(client: Client | None, timeout: float) -> bool:
+    """
+    Close ``client`` waiting at most ``timeout`` seconds; True when it delivered all it buffered.
+
+    Plain transports close at once; buffering ones (``async_http``, Kafka) deliver their queue here.
+    A client without ``close`` has nothing to deliver.
+    """
+    close = getattr(client, "close", None)
+    if close is None:
+        return True
+    try:
+        result = close(max(_MIN_CLOSE_TIMEOUT, timeout))
+    except Exception as err:  # noqa: BLE001 - a transport failing to close loses only its own events
+        metrics.incr("emit.failed")
+        log.warning("OpenLineage client did not close cleanly: %s: %s", type(err).__name__, err)
+        return False
+    return result is not False
+
+
+__all__ = ["close_client", "describe_event", "send_event"]

@@ -1,0 +1,326 @@
+# Licensed to the Apache Software Foundation (ASF) under one
+# or more contributor license agreements.  See the NOTICE file
+# distributed with this work for additional information
+# regarding copyright ownership.  The ASF licenses this file
+# to you under the Apache License, Version 2.0 (the
+# "License"); you may not use this file except in compliance
+# with the License.  You may obtain a copy of the License at
+#
+#   http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing,
+# software distributed under the License is distributed on an
+# "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+# KIND, either express or implied.  See the License for the
+# specific language governing permissions and limitations
+# under the License.
+"""
+How lineage extraction talks to the Task SDK supervisor: only through the task's main thread.
+
+Extraction may read Connections, Variables and XComs, which in a task runner are requests over the
+single supervisor socket. That socket carries one request, then its answer; it has no request ids, and
+Task SDK 1.1 (Airflow 3.1) does not even lock it. Extraction that is abandoned at its deadline must
+therefore never own the socket: it could leave an answer unread (the task's own next call would read
+the wrong answer) or interleave frames with the task.
+
+:func:`run_bounded` runs extraction in a daemon thread while the main thread serves as the only user of
+the socket (a broker):
+
+* :class:`RoutingComms` stands in for ``task_runner.SUPERVISOR_COMMS`` from the first task hook on. The
+  main thread's calls go straight to the real channel, as before.
+* While a bounded extraction runs, the main thread is blocked in the broker, so every request from any
+  other thread is queued to it and performed there, whole (request and answer): the extraction thread's,
+  those of threads it starts, and those of the task's own background threads.
+* Threads born during an extraction belong to lineage. When the deadline passes the broker stops
+  serving; from then on a lineage thread's pending or later request raises
+  :class:`LineageDeadlineExceeded` instead of touching the socket, and one INFO line says so. Threads
+  that existed before, the task's own, get their queued request performed and then use the real
+  channel directly again.
+* ``RoutingComms`` also notes when the task reports its final state (``SucceedTask``, ``TaskState``,
+  ``RetryTask``): the supervisor's ``task_success_overtime`` clock starts then, and the terminal
+  deadline is anchored to it.
+
+Limit: a thread started *after* the deadline by an abandoned lineage thread cannot be told from one the
+task starts, and uses the real channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+
+TERMINAL_STATE_MESSAGES = frozenset({"SucceedTask", "TaskState", "RetryTask"})
+
+
+class Deadline(Protocol):
+    def remaining(self, reserve: float = 0.0) -> float: ...
+
+
+class LineageDeadlineExceeded(BaseException):
+    """
+    A lineage thread asked for the supervisor after its deadline; the request was not sent.
+
+    A ``BaseException`` on purpose: the Task SDK's ``Variable.get`` and ``get_connection`` catch
+    ``Exception`` from their backends and would report the refusal as "not found" (with a traceback),
+    and an extractor's own ``except Exception`` could keep a loop going.
+    """
+
+
+class _Request:
+    __slots__ = ("answer", "done", "error", "from_lineage", "message")
+
+    def __init__(self, message: Any, from_lineage: bool) -> None:
+        self.message = message
+        self.from_lineage = from_lineage
+        self.done = threading.Event()
+        self.answer: Any = None
+        self.error: BaseException | None = None
+
+
+class _Session:
+    """One bounded extraction: its request queue, whether it is still served, the threads it owns."""
+
+    def __init__(self, name: str, real: Any) -> None:
+        self.name = name
+        self.real = real
+        self.requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
+        self.serving = True
+        self.lock = threading.Lock()
+        self.preexisting = {thread.ident for thread in threading.enumerate()}
+        self.refusals = 0
+
+    def refuse(self, message: Any) -> LineageDeadlineExceeded:
+        with self.lock:
+            self.refusals += 1
+            first = self.refusals == 1
+        if first:
+            log.info(
+                "OpenLineage %s ran past its deadline; its supervisor request `%s` was refused, not sent",
+                self.name,
+                type(message).__name__,
+            )
+        return LineageDeadlineExceeded(f"OpenLineage {self.name} ran past its deadline")
+
+    def request(self, message: Any, from_lineage: bool) -> Any:
+        pending = _Request(message, from_lineage)
+        with self.lock:
+            serving = self.serving
+            if serving:
+                self.requests.put(pending)
+        if not serving:
+            if from_lineage:
+                raise self.refuse(message)
+            return self.real.send(message)  # the task's own thread, after the session: as without us
+        pending.done.wait()
+        if pending.error is not None:
+            raise pending.error
+        return pending.answer
+
+
+def _perform(real: Any, pending: _Request) -> None:
+    """One whole exchange on the real channel, made by the calling (main) thread."""
+    try:
+        pending.answer = real.send(pending.message)
+    except Exception as err:  # noqa: BLE001 - the requester gets the channel's error, as it would directly
+        pending.error = err
+    except BaseException:  # an interrupt of the main thread is the task's, not lineage's: it propagates
+        pending.error = LineageDeadlineExceeded("the task runner was interrupted")
+        raise
+    finally:
+        pending.done.set()
+
+
+class RoutingComms:
+    """Stands in for ``SUPERVISOR_COMMS``: lineage threads reach the socket only through the broker."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self._main_ident = threading.main_thread().ident
+        self._owned: dict[int, tuple[weakref.ref[threading.Thread], _Session]] = {}
+        self._active: _Session | None = None
+        self.state_reported_at: float | None = None
+
+    @property
+    def real(self) -> Any:
+        return self._real
+
+    def _route(self) -> tuple[_Session | None, bool]:
+        """The session serving the calling thread (None: the real channel), and whether it is lineage's."""
+        current = threading.current_thread()
+        ident = current.ident
+        if ident == self._main_ident:
+            return None, False
+        owned = self._owned.get(ident or 0)
+        if owned is not None and owned[0]() is current:
+            return owned[1], True
+        active = self._active
+        if active is None:
+            return None, False
+        if ident not in active.preexisting:  # born while extraction ran: lineage's own thread
+            self.own(current, active)
+            return active, True
+        return active, False
+
+    def own(self, thread: threading.Thread, session: _Session) -> None:
+        if thread.ident is not None:
+            self._owned[thread.ident] = (weakref.ref(thread), session)
+
+    def _note(self, msg: Any) -> None:
+        if type(msg).__name__ in TERMINAL_STATE_MESSAGES:
+            self.state_reported_at = time.monotonic()
+
+    def send(self, msg: Any) -> Any:
+        session, from_lineage = self._route()
+        if session is None:
+            self._note(msg)
+            return self._real.send(msg)
+        return session.request(msg, from_lineage)
+
+    async def asend(self, msg: Any) -> Any:
+        session, from_lineage = self._route()
+        if session is None:
+            self._note(msg)
+            return await self._real.asend(msg)
+        return session.request(msg, from_lineage)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def activate(self, session: _Session) -> None:
+        self._active = session
+
+    def deactivate(self, session: _Session) -> None:
+        """Stop serving ``session``: own every thread born during it, settle what is still queued."""
+        with session.lock:
+            session.serving = False
+        for thread in threading.enumerate():
+            if thread.ident not in session.preexisting and thread.ident != self._main_ident:
+                self.own(thread, session)
+        if self._active is session:
+            self._active = None
+        while True:
+            try:
+                pending = session.requests.get_nowait()
+            except queue.Empty:
+                return
+            if pending is None:
+                continue
+            if pending.from_lineage:
+                pending.error = session.refuse(pending.message)
+                pending.done.set()
+            else:  # the task's own thread: its request is performed, not refused
+                _perform(self._real, pending)
+
+
+def install_routing_comms() -> RoutingComms | None:
+    """Put a :class:`RoutingComms` in front of the task runner's channel (idempotent)."""
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:
+        return None
+    current = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    if current is None:
+        return None
+    if isinstance(current, RoutingComms):
+        return current
+    routing = RoutingComms(current)
+    task_runner.SUPERVISOR_COMMS = routing
+    return routing
+
+
+def state_reported_at() -> float | None:
+    """When the task reported its final state to the supervisor (monotonic), if it was seen."""
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:
+        return None
+    current = getattr(task_runner, "SUPERVISOR_COMMS", None)
+    return current.state_reported_at if isinstance(current, RoutingComms) else None
+
+
+class BoundedCall(Generic[_T]):
+    """Outcome of :func:`run_bounded`."""
+
+    def __init__(self) -> None:
+        self.finished = False
+        self.result: _T | None = None
+        self.error: BaseException | None = None
+        self.elapsed = 0.0
+
+
+def run_bounded(
+    func: Callable[[], _T], deadline: Deadline, *, name: str = "openlineage extraction"
+) -> BoundedCall[_T]:
+    """
+    Run ``func`` in a daemon thread until it returns or ``deadline`` passes, serving its supervisor requests.
+
+    Returns as soon as ``func`` finished or the deadline passed; a late thread is abandoned and can no
+    longer reach the supervisor. Outside a task runner (no channel) there is nothing to route.
+    """
+    outcome: BoundedCall[_T] = BoundedCall()
+    started = time.monotonic()
+    routing = install_routing_comms()
+    session = _Session(name, routing.real if routing is not None else _NoChannel())
+    finished = threading.Event()
+
+    def target() -> None:
+        try:
+            outcome.result = func()
+        except BaseException as err:  # noqa: BLE001 - handed back to the caller, never raised in a thread
+            outcome.error = err
+        finally:
+            finished.set()
+            session.requests.put(None)  # wake the broker
+
+    thread = threading.Thread(target=target, name=name.replace(" ", "-"), daemon=True)
+    if routing is not None:
+        routing.activate(session)
+    try:
+        thread.start()
+        if routing is not None:
+            routing.own(thread, session)
+        while not finished.is_set():
+            remaining = deadline.remaining()
+            if remaining <= 0:
+                break
+            try:
+                pending = session.requests.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if pending is not None:
+                _perform(session.real, pending)
+    finally:
+        if routing is not None:
+            routing.deactivate(session)
+        else:
+            with session.lock:
+                session.serving = False
+    outcome.finished = finished.is_set()
+    outcome.elapsed = time.monotonic() - started
+    return outcome
+
+
+class _NoChannel:
+    """Outside a task runner nobody routes requests here; answer nothing if somebody does."""
+
+    def send(self, msg: Any) -> None:
+        return None
+
+
+__all__ = [
+    "BoundedCall",
+    "LineageDeadlineExceeded",
+    "RoutingComms",
+    "install_routing_comms",
+    "run_bounded",
+    "state_reported_at",
+]

@@ -1,0 +1,111 @@
+"""Fork sender specifics: one child per batch, killed and reaped, no inherited channel, parent re-check."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+
+import pytest
+from test_senders_common import FileClient, _event, _lines, _open_fds
+
+from airflow.providers.openlineage.emission import fork_sender
+from airflow.providers.openlineage.emission.deadline import FixedDeadline
+from airflow.providers.openlineage.emission.fork_sender import ForkSender
+
+
+def test_what_is_pending_goes_out_in_one_child(tmp_path):
+    out = tmp_path / "events"
+    sender = ForkSender(lambda: FileClient(out, delay=0.3))
+    sender.submit(_event("START"))  # forked at once
+    for i in range(50):
+        sender.submit(_event(f"query-{i}"), essential=False)
+    sender.submit(_event("COMPLETE"))
+    assert sender.close(FixedDeadline(60))
+    records = _lines(out)
+    assert [r["name"] for r in records] == ["START", *[f"query-{i}" for i in range(50)], "COMPLETE"]
+    assert sender.forks == 2
+    assert len({r["pid"] for r in records[1:]}) == 1
+
+
+def test_fork_child_is_killed_and_reaped_within_the_deadline(tmp_path):
+    sender = ForkSender(lambda: FileClient(tmp_path / "never", delay=3600))
+    sender.submit(_event("START"))
+    pids = sender.child_pids()
+    assert len(pids) == 1
+    deadline = FixedDeadline(0.7)
+    assert not sender.flush(deadline)
+    sender.abandon(deadline)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pids[0], os.WNOHANG)  # already reaped: no zombie
+    with pytest.raises(ProcessLookupError):
+        os.kill(pids[0], 0)
+
+
+def test_fork_child_inherits_no_channel(tmp_path):
+    parent_end, child_end = socket.socketpair()  # stands in for the supervisor socket
+    out = tmp_path / "events"
+    try:
+        sender = ForkSender(lambda: FileClient(out))
+        sender.submit(_event("START"))
+        assert sender.close(FixedDeadline(10))
+        assert any(target.startswith("socket:") for target in _open_fds())
+    finally:
+        parent_end.close()
+        child_end.close()
+    (record,) = _lines(out)
+    assert record["pid"] != os.getpid()
+    assert not [target for target in record["fds"] if target.startswith("socket:")]
+    assert sum(target == "/dev/null" for target in record["fds"]) >= 3  # stdio
+
+
+def _in_child(func) -> tuple[int, str]:
+    """Run ``func`` in a forked child; return its exit code and what it wrote."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_fd)
+        code = 3
+        try:
+            result = func(write_fd)
+            os.write(write_fd, json.dumps(result).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    _, status = os.waitpid(pid, 0)
+    with os.fdopen(read_fd) as stream:
+        return os.waitstatus_to_exitcode(status), stream.read()
+
+
+def test_closing_fds_does_not_loop_to_a_huge_descriptor_limit(monkeypatch):
+    """Under a 1M open-files limit, closing must not make a million close() calls."""
+    monkeypatch.setattr(os, "sysconf", lambda name: 1 << 30)  # the fallback would take minutes
+    calls = []
+    real_close = os.close
+    monkeypatch.setattr(os, "close", lambda fd: (calls.append(fd), real_close(fd)))
+    sockets = socket.socketpair()
+
+    def close_all(keep_fd):
+        started = time.monotonic()
+        fork_sender.close_inherited_fds(keep_fd)
+        seconds = time.monotonic() - started
+        left = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
+        return {"seconds": seconds, "calls": len(calls), "left": left, "kept": keep_fd}
+
+    code, output = _in_child(close_all)
+    for s in sockets:
+        s.close()
+    assert code == 0, output
+    result = json.loads(output)
+    assert result["seconds"] < 1.0
+    assert result["calls"] < 200  # one per open descriptor, not per possible one
+    # stdio, the kept pipe, and at most listdir's own descriptor (open while it lists)
+    assert len(set(result["left"]) - {0, 1, 2, result["kept"]}) <= 1
+    assert all(fd in result["left"] for fd in (0, 1, 2, result["kept"]))
+
+
+def test_a_child_whose_parent_already_died_exits_at_once():
+    code, _ = _in_child(lambda fd: fork_sender._die_with_parent(parent_pid=os.getppid() + 999_999))
+    assert code == 2
