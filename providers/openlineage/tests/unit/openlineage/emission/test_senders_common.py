@@ -1,4 +1,4 @@
-"""Both senders behind the one interface: order, bounded flush and close, buffering clients, extras first dropped."""
+"""Both senders behind one interface: order, bounded flush and close, buffering clients, drop policy."""
 
 from __future__ import annotations
 

@@ -32,7 +32,7 @@ def test_closing_a_sender_that_never_sent_starts_no_thread():
 
 
 def test_a_forked_child_gets_an_empty_sender(tmp_path):
-    """The parent's queue, lock and thread do not exist in a child (LocalExecutor forks from the scheduler)."""
+    """The parent's queue, lock and thread do not exist in a child (LocalExecutor forks workers)."""
     gate = threading.Event()
 
     class Blocking:

@@ -193,6 +193,7 @@ class SucceedTask:
 
 def test_an_interrupt_in_the_main_thread_stops_the_session(comms, monkeypatch):
     """Only channel errors are handed to the lineage thread; an interrupt ends serving and propagates."""
+
     def interrupting_send(msg):
         raise KeyboardInterrupt
 
