@@ -5,7 +5,7 @@ Today's provider (2.20.3) runs extraction in the forked child (fork mode) or in 
 thread (thread mode). When an extractor that loops on supervisor calls (``Variable.get``,
 ``BaseHook.get_connection``, a ~5 MB Variable) is cut off at the deadline, the task's own later
 supervisor calls can read answers meant for lineage, and the task fails. This runs the e2e suite's
-19-task misbehaving-extractor DAG (``tests/e2e/dags/ol_e2e.py``: each task checks the values its own
+24-task misbehaving-extractor DAG (``tests/e2e/dags/ol_e2e.py``: each task checks the values its own
 Variable / XCom / Connection calls return) under both providers, both modes, on the same Airflow, and
 prints how many tasks failed and the worst slot time.
 

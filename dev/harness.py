@@ -70,6 +70,10 @@ def _base_env(home: Path, port: int) -> dict[str, str]:
         "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # The supervisor sometimes notices a task runner's exit only when its select() times out, which
+        # is min_heartbeat_interval (5 s by default): an Airflow race, with or without lineage. At 1 s
+        # that noise stays below the margins the timing tests allow lineage.
+        "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "1",
         "PYTHONUNBUFFERED": "1",
     }
 
@@ -182,7 +186,9 @@ class AirflowEnv:
             text = output.read().decode(errors="replace")
         return subprocess.CompletedProcess(proc.args, proc.returncode, text, "")
 
-    def dags_test(self, dag_id: str, timeout: float = 300.0) -> subprocess.CompletedProcess:
+    def dags_test(
+        self, dag_id: str, timeout: float = 300.0, conf: dict | None = None
+    ) -> subprocess.CompletedProcess:
         """``airflow dags test --use-executor``: tasks run under the real supervisor."""
         known = {row[0] for row in self.query("SELECT run_id FROM dag_run WHERE dag_id = ?", (dag_id,))}
 
@@ -190,7 +196,10 @@ class AirflowEnv:
             rows = self.query("SELECT run_id, state FROM dag_run WHERE dag_id = ?", (dag_id,))
             return any(run_id not in known and state in ("success", "failed") for run_id, state in rows)
 
-        return self.run(["dags", "test", dag_id, "--use-executor"], timeout=timeout, done=finished)
+        args = ["dags", "test", dag_id, "--use-executor"]
+        if conf:
+            args += ["--conf", json.dumps(conf)]
+        return self.run(args, timeout=timeout, done=finished)
 
     def run_scheduled(self, dag_id: str, timeout: float = 300.0, conf: dict | None = None) -> str | None:
         """Trigger ``dag_id`` and let a real scheduler run it; returns the DAG run's final state."""

@@ -1,5 +1,6 @@
 """
-Extractors that raise, hang, or loop on supervisor calls (Variables, Connections, a 5 MB Variable),
+Extractors that raise, hang, or loop on supervisor calls (Variables, Connections, a 5 MB Variable,
+from a thread the extractor starts itself),
 at START and at COMPLETE, under the real supervisor, in both modes, with ``execution_timeout = 3``.
 
 Every task must succeed: its own later Variable.get, XCom push/pull and get_connection return the right
@@ -19,6 +20,7 @@ from receiver import Receiver
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
 TIMEOUT = 3
+MARGIN_SECONDS = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +66,7 @@ def test_misbehaving_extractors_never_harm_the_task(airflow, baseline, mode):
             execution_timeout=str(TIMEOUT),
         )
         states, durations, output = _run(airflow)
-    assert len(states) == 19
+    assert len(states) == 24
     failed = {task: state for task, state in states.items() if state != "success"}
     assert not failed, output[-5000:]
     supervisor_errors = [
@@ -73,7 +75,8 @@ def test_misbehaving_extractors_never_harm_the_task(airflow, baseline, mode):
         if re.search(r"\[(error|critical)\s*\]", line) and "supervisor" in line
     ]
     assert not supervisor_errors, supervisor_errors[:5]
-    assert len(durations) == 19
-    # Lineage may add one timeout per task; the margin absorbs the supervisor's ~5 s exit noise.
+    assert len(durations) == 24
+    # Lineage may add one timeout per task (today's provider: two, or a stuck task); the margin covers
+    # Airflow's own exit noise (< 1 s in the harness) and CPU contention of 4 tasks on 2 cores.
     print(f"{mode}: workload max {max(durations):.1f}s, lineage disabled max {max(baseline):.1f}s")
-    assert max(durations) <= max(baseline) + TIMEOUT + 6, (durations, baseline)
+    assert max(durations) <= max(baseline) + TIMEOUT + MARGIN_SECONDS, (durations, baseline)

@@ -22,7 +22,9 @@ from receiver import Receiver
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 _AIRFLOW_3_1 = __import__("airflow").__version__.startswith("3.1.")
-MARGIN_SECONDS = 6.0  # the supervisor's intermittent ~5 s exit delay; lineage's own margin is < 1 s
+# What lineage may add beyond one execution_timeout; today's provider adds a second timeout (and 3 s per
+# killed child in fork mode), so it fails these bounds. The harness keeps Airflow's own exit noise < 1 s.
+MARGIN_SECONDS = 1.5
 
 
 @pytest.fixture(scope="module")
@@ -213,25 +215,30 @@ def test_faulty_backend_adds_at_most_one_timeout(airflow, spec, baseline_workloa
     Hung, refused, HTTP 500 or slow backend: the task succeeds; lineage adds at most one timeout.
 
     The task also reports lineage by hand (``emit_dataset_lineage``, ``emit_query_lineage``): the
-    public API is bounded by the same budget.
+    public API is bounded by the same deadline.
     """
     timeout = 3
     from receiver import unused_port
 
-    with Receiver("hung" if backend == "refused" else backend, delay=0.3) as receiver:
-        transport = receiver.transport(timeout=300)
-        if backend == "refused":
-            transport["url"] = f"http://127.0.0.1:{unused_port()}"
-        _configure(airflow, mode, transport, timeout=timeout)
-        duration, states, output = _timed_run(airflow, "ol_e2e_sleep")
-        if backend in ("hung", "error", "slow"):
-            assert receiver.requests >= 1  # events really went out
-        if backend == "slow":  # 0.3 s per event fits in the budget: all arrive, in order
-            assert receiver.wait_for(5, timeout=10)
-            time.sleep(0.5)
-            _check_manual_lineage([e for e in receiver.events if e["job"]["name"] != "ol_e2e_sleep"], spec)
-    assert states == {"sleep_one": "success"}, output[-3000:]
-    added = duration - baseline_workload
+    added = float("inf")
+    for _ in range(2):  # Airflow's exit noise is random, a lineage delay is not: re-measure once
+        with Receiver("hung" if backend == "refused" else backend, delay=0.3) as receiver:
+            transport = receiver.transport(timeout=300)
+            if backend == "refused":
+                transport["url"] = f"http://127.0.0.1:{unused_port()}"
+            _configure(airflow, mode, transport, timeout=timeout)
+            duration, states, output = _timed_run(airflow, "ol_e2e_sleep")
+            if backend in ("hung", "error", "slow"):
+                assert receiver.requests >= 1  # events really went out
+            if backend == "slow":  # 0.3 s per event fits in the deadline: all arrive, in order
+                assert receiver.wait_for(5, timeout=10)
+                time.sleep(0.5)
+                task_events = [e for e in receiver.events if e["job"]["name"] != "ol_e2e_sleep"]
+                _check_manual_lineage(task_events, spec)
+        assert states == {"sleep_one": "success"}, output[-3000:]
+        added = min(added, duration - baseline_workload)
+        if added <= timeout + MARGIN_SECONDS:
+            break
     print(
         f"{mode}/{backend}: workload {duration:.1f}s, "
         f"lineage disabled {baseline_workload:.1f}s, added {added:.1f}s"

@@ -130,6 +130,17 @@ class MisbehavingLineageOperator(BaseOperator):
             raise RuntimeError("extractor exploded")
         if self.kind == "sleep":
             time.sleep(30)
+        if self.kind == "own_thread":  # the extractor's own thread, not the one lineage started
+            import threading
+
+            def loop():
+                while time.monotonic() < deadline:
+                    assert Variable.get("service_api_key") == "ak-9f8e7d6c5b4a-e2e"
+
+            worker = threading.Thread(target=loop, name="extractor-own-thread", daemon=True)
+            worker.start()
+            worker.join()
+            return None
         while time.monotonic() < deadline:
             if self.kind == "variable":
                 assert Variable.get("service_api_key") == "ak-9f8e7d6c5b4a-e2e"
@@ -146,7 +157,7 @@ class MisbehavingLineageOperator(BaseOperator):
         return self._misbehave() if self.phase == "complete" else None
 
 
-MISBEHAVIOURS = ["raise", "sleep", "variable", "connection", "big_variable"]
+MISBEHAVIOURS = ["raise", "sleep", "variable", "connection", "big_variable", "own_thread"]
 
 with DAG(dag_id="ol_e2e_misbehaving", schedule=None, start_date=dt.datetime(2026, 1, 1)) as misbehaving:
     for _phase in ("start", "complete"):
@@ -154,7 +165,7 @@ with DAG(dag_id="ol_e2e_misbehaving", schedule=None, start_date=dt.datetime(2026
             MisbehavingLineageOperator(task_id=f"{_phase}_{_kind}", kind=_kind, phase=_phase)
     # The racy cases again, so deadlines land at different points of an exchange.
     for _repeat in range(3):
-        for _kind in ("variable", "connection", "big_variable"):
+        for _kind in ("variable", "connection", "big_variable", "own_thread"):
             MisbehavingLineageOperator(task_id=f"again_{_repeat}_{_kind}", kind=_kind)
 
 

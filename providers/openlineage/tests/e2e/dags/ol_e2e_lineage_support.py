@@ -39,3 +39,26 @@ def e2e_run_facets(task_instance, ti_state):
 
 def broken_run_facets(task_instance, ti_state):
     raise ValueError("a user's facet function that breaks")
+
+
+try:
+    from airflow.sdk.bases.secrets_backend import BaseSecretsBackend
+except ImportError:  # Airflow 3.1
+    from airflow.secrets.base_secrets import BaseSecretsBackend
+
+
+class CanarySecretsBackend(BaseSecretsBackend):
+    """A secrets backend serving one Variable, which it registers with Airflow's masker itself."""
+
+    TOKEN = "canary-backend-Pm4w"
+
+    def get_variable(self, key):
+        if key != "backend_token":
+            return None
+        from airflow.sdk.log import mask_secret
+
+        mask_secret(self.TOKEN)
+        return self.TOKEN
+
+    def get_conn_value(self, conn_id):
+        return None

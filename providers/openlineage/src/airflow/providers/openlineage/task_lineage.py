@@ -47,7 +47,7 @@ from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import state_reported_at
 from airflow.providers.openlineage.utils.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.utils.emission_policy import EmissionPolicy, resolve_task_emission_policy
-from airflow.providers.openlineage.utils.redaction import redact_event
+from airflow.providers.openlineage.utils.redaction import redact_event, sensitive_values
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,24 @@ def _ti_state(event_name: str) -> Any:
     from airflow.utils.state import TaskInstanceState
 
     return TaskInstanceState(_STATE_BY_EVENT[event_name])
+
+
+def _conf_and_params(task_instance: Any) -> list[Any]:
+    """The DAG run's ``conf`` and the task's (and DAG's) ``params``, as plain dicts; what can be read."""
+    found: list[Any] = []
+    dag_run = getattr(task_instance, "dag_run", None)
+    conf_value = getattr(dag_run, "conf", None)
+    if isinstance(conf_value, dict):
+        found.append(conf_value)
+    task = getattr(task_instance, "task", None)
+    for owner in (task, getattr(task, "dag", None)):
+        params = getattr(owner, "params", None)
+        dump = getattr(params, "dump", None)
+        try:
+            found.append(dump() if callable(dump) else dict(params or {}))
+        except Exception:  # noqa: BLE001 - unreadable params hold nothing we can mask
+            continue
+    return found
 
 
 def make_sender(mode: EmissionMode, client_factory: Callable[[], Any], close_timeout: float) -> EventSender:
@@ -84,6 +102,7 @@ class TaskLineage:
         self._extra_events: collections.deque[OpenLineageEvent] = collections.deque()
         self._extras_dropped = 0
         self._finished = True
+        self._also_mask: frozenset[str] | None = None
 
     @property
     def extractor_manager(self) -> ExtractorManager:
@@ -109,6 +128,7 @@ class TaskLineage:
         if attempt != self._attempt:
             self._attempt = attempt
             self._emission = None
+            self._also_mask = None
             self._policy = resolve_task_emission_policy(
                 task_instance.task, task_instance.dag_id, task_instance.task_id
             )
@@ -173,7 +193,7 @@ class TaskLineage:
                 None, task_instance.task, state, task_instance, controls=self._policy
             )
             for child in manager.child_events:
-                self.submit_extra(redact_event(child))
+                self.submit_extra(redact_event(child, self._secrets_of(task_instance)))
         else:
             lineage = OperatorLineage()
         run_facets = {**lineage.run_facets, **get_user_provided_run_facets(task_instance, state)}
@@ -188,7 +208,13 @@ class TaskLineage:
             event_time=event_time,
             include_full_task_info=self._policy.include_full_task_info,
         )
-        return redact_event(event)
+        return redact_event(event, self._secrets_of(task_instance))
+
+    def _secrets_of(self, task_instance: Any) -> frozenset[str]:
+        """Values under sensitive keys of the run's ``conf`` and the task's ``params`` (once per attempt)."""
+        if self._also_mask is None:
+            self._also_mask = sensitive_values(*_conf_and_params(task_instance))
+        return self._also_mask
 
     def on_running(self, task_instance: Any) -> None:
         emission = self._emission_for(task_instance)

@@ -65,13 +65,15 @@ class Deadline(Protocol):
     def remaining(self, reserve: float = 0.0) -> float: ...
 
 
-class LineageDeadlineExceeded(BaseException):
+class LineageDeadlineExceeded(SystemExit):
     """
     A lineage thread asked for the supervisor after its deadline; the request was not sent.
 
-    A ``BaseException`` on purpose: the Task SDK's ``Variable.get`` and ``get_connection`` catch
+    Not an ``Exception`` on purpose: the Task SDK's ``Variable.get`` and ``get_connection`` catch
     ``Exception`` from their backends and would report the refusal as "not found" (with a traceback),
-    and an extractor's own ``except Exception`` could keep a loop going.
+    and an extractor's own ``except Exception`` could keep a loop going. A ``SystemExit`` so that a
+    thread an extractor started, which does not expect it, simply ends, without a traceback. It is only
+    ever raised in lineage's threads, never in the task's.
     """
 
 

@@ -59,7 +59,9 @@ def _masker_modules() -> list[Any]:
 class _Maskers:
     """The masking functions of every masker found, and whether a key name is sensitive to any."""
 
-    def __init__(self) -> None:
+    def __init__(self, also_mask: frozenset[str] = frozenset()) -> None:
+        # Longest first, so a secret that contains another is replaced whole.
+        self.also_mask = sorted(also_mask, key=len, reverse=True)
         modules = _masker_modules()
         self.redactors: list[Redactor] = [
             (lambda value, name, _m=module: _m.redact(value, name)) for module in modules
@@ -84,6 +86,10 @@ class _Maskers:
     def mask_string(self, value: Any, name: str | None) -> Any:
         for redactor in self.redactors:
             value = redactor(value, name)
+        if self.also_mask and isinstance(value, str):
+            for secret in self.also_mask:
+                if secret in value:
+                    value = value.replace(secret, MASK)
         return value
 
 
@@ -137,7 +143,52 @@ def redact_structure(value: Any, name: str | None = None) -> Any:
     return _redact_value(value, name, _Maskers(), 0)
 
 
-def redact_event(event: Any) -> Any:
-    """Mask secrets in ``event`` in place and return it (callers drop the event if this raises)."""
-    _redact_attrs(event, _Maskers(), 0)
+def redact_event(event: Any, also_mask: frozenset[str] = frozenset()) -> Any:
+    """
+    Mask secrets in ``event`` in place and return it (callers drop the event if this raises).
+
+    ``also_mask``: values to replace wherever they appear although Airflow's masker does not know them,
+    e.g. what a DAG run's ``conf`` or the task's ``params`` hold under a sensitive key, once a template
+    rendered it into a command or a query.
+    """
+    _redact_attrs(event, _Maskers(also_mask), 0)
     return event
+
+
+# Shorter values are left alone, as Airflow's masker does (masking "1" everywhere would ruin events).
+MIN_SECRET_LENGTH = 5
+
+
+def sensitive_values(*structures: Any) -> frozenset[str]:
+    """Every string held under a sensitive key of ``structures`` (dicts and lists, at any depth)."""
+    maskers = _Maskers()
+    found: set[str] = set()
+
+    def leaves(value: Any, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            return
+        if isinstance(value, dict):
+            for item in value.values():
+                leaves(item, depth + 1)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                leaves(item, depth + 1)
+        elif isinstance(value, str) and len(value) >= MIN_SECRET_LENGTH:
+            found.add(value)
+
+    def walk(value: Any, depth: int) -> None:
+        if depth > _MAX_DEPTH:
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if maskers.sensitive(str(key)):
+                    leaves(item, depth + 1)
+                else:
+                    walk(item, depth + 1)
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                walk(item, depth + 1)
+
+    for structure in structures:
+        walk(structure, 0)
+    return frozenset(found)

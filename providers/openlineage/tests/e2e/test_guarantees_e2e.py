@@ -1,0 +1,253 @@
+"""
+The guarantees under the real supervisor, both modes (Airflow 3.3.2; the overtime cap on 3.1.8 too).
+
+* Buffering transports (``async_http``, a composite of http + file) deliver every task and DAG-run
+  event with a healthy backend: senders close their clients within the deadline.
+* ``execution_timeout = 30`` with the default ``task_success_overtime`` (20 s), a COMPLETE extractor
+  taking 25 s and a hung backend: the task succeeds, the supervisor never has to terminate the runner,
+  and the slot is released before the overtime.
+* 500 SQL statements, 1000 child query events: COMPLETE still arrives (healthy), the bound holds (hung).
+* Canaries: secrets in a DAG run's conf (nested in lists and dicts), params, op_kwargs, ``env``,
+  rendered Bash and SQL templates, a connection's password, extras and URI, a sensitive Variable and a
+  secret a secrets backend registers never appear in any emitted byte, nor in lineage's log lines.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from e2e_support import DAGS, MODES, SECRET_API_KEY, configure_lineage
+from harness import AirflowEnv
+from receiver import Receiver
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
+
+_AIRFLOW_3_1 = __import__("airflow").__version__.startswith("3.1.")
+_SHORT_CI = "runs on the 3.3.2 lane only, to keep CI short"
+MARGIN_SECONDS = 1.5
+CANARY_PASSWORD = "canary-conn-pw-Q8v3"
+CANARY_EXTRA = "canary-extra-key-L2n6"
+CONF_NESTED = "canary-conf-nested-W5k9"
+CONF_TOP = "canary-conf-top-R7d1"
+LITERAL_CANARY = "canary-literal-7Hq2"
+NESTED_CANARY = "canary-nested-Zx81"
+BACKEND_TOKEN = "canary-backend-Pm4w"
+CANARIES = [
+    CANARY_PASSWORD,
+    CANARY_EXTRA,
+    CONF_NESTED,
+    CONF_TOP,
+    LITERAL_CANARY,
+    NESTED_CANARY,
+    BACKEND_TOKEN,
+    SECRET_API_KEY,
+]
+
+
+@pytest.fixture(scope="module")
+def airflow(shared_airflow, tmp_path_factory):
+    database = tmp_path_factory.mktemp("guarantees") / "lineage.db"
+    with sqlite3.connect(database) as db:
+        db.execute("CREATE TABLE b (id INTEGER, name TEXT)")
+    added = {
+        "AIRFLOW_CONN_LINEAGE_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(database)}),
+        "AIRFLOW_CONN_CANARY_CONN": json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": "db",
+                "login": "reader",
+                "password": CANARY_PASSWORD,
+                "extra": {"private_key": CANARY_EXTRA, "sslmode": "require"},
+            }
+        ),
+    }
+    shared_airflow.env.update(added)
+    yield shared_airflow
+    for key in added:
+        del shared_airflow.env[key]
+
+
+def _states(env: AirflowEnv, dag_id: str) -> dict[str, str]:
+    run_id = env.query("SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,))[0][
+        0
+    ]
+    return dict(
+        env.query(
+            "SELECT task_id, state FROM task_instance WHERE dag_id = ? AND run_id = ?", (dag_id, run_id)
+        )
+    )
+
+
+def _durations(output: str) -> list[float]:
+    return [float(d) for d in re.findall(r"(?:Workload|Task) finished.*?duration=([0-9.]+)", output)]
+
+
+def _by_job(events: list[dict]) -> dict[str, list[str]]:
+    jobs: dict[str, list[str]] = {}
+    for event in events:
+        jobs.setdefault(event["job"]["name"], []).append(event["eventType"])
+    return jobs
+
+
+def _transport(kind: str, receiver: Receiver, file_path: Path) -> dict:
+    http = receiver.transport()
+    if kind == "async_http":
+        return {"type": "async_http", "url": receiver.url, "endpoint": "api/v1/lineage"}
+    return {
+        "type": "composite",
+        "continue_on_failure": True,
+        "continue_on_success": True,
+        "transports": [
+            {**http, "name": "to_http"},
+            {"type": "file", "name": "to_file", "log_file_path": str(file_path), "append": True},
+        ],
+    }
+
+
+@pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)
+@pytest.mark.parametrize("kind", ["async_http", "composite"])
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_buffering_transports_deliver_every_event(airflow, spec, tmp_path, mode, kind):
+    file_path = tmp_path / "events.ndjson"
+    with Receiver("healthy") as receiver:
+        configure_lineage(
+            airflow,
+            transport=json.dumps(_transport(kind, receiver, file_path)),
+            execute_in_thread=MODES[mode],
+        )
+        result = airflow.dags_test("ol_e2e_buffered")
+        assert _states(airflow, "ol_e2e_buffered") == {"first": "success", "second": "success"}, (
+            result.stdout[-3000:]
+        )
+        receiver.wait_for(6, timeout=20)
+        time.sleep(0.5)
+        events = list(receiver.events)
+    for event in events:
+        spec.validate_event(event)
+    expected = {
+        "ol_e2e_buffered": ["START", "COMPLETE"],
+        "ol_e2e_buffered.first": ["START", "COMPLETE"],
+        "ol_e2e_buffered.second": ["START", "COMPLETE"],
+    }
+    assert _by_job(events) == expected, result.stdout[-3000:]
+    if kind == "composite":
+        written = [json.loads(line) for line in file_path.read_text().splitlines() if line.strip()]
+        assert _by_job(written) == expected
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_a_slow_complete_extractor_never_runs_past_the_overtime(airflow, mode):
+    """execution_timeout 30 does not fit in task_success_overtime 20: the overtime, from the report, wins."""
+    with Receiver("hung") as receiver:
+        configure_lineage(
+            airflow,
+            transport=json.dumps(receiver.transport()),
+            execute_in_thread=MODES[mode],
+            execution_timeout="30",
+        )
+        result = airflow.dags_test("ol_e2e_overtime", timeout=300)
+        leftovers = subprocess.run(["ps", "-eo", "pid,args"], capture_output=True, text=True).stdout
+    output = result.stdout
+    assert _states(airflow, "ol_e2e_overtime") == {"slow_complete": "success"}, output[-3000:]
+    assert "Task success overtime reached" not in output
+    assert "escalating" not in output
+    (duration,) = _durations(output)
+    print(f"{mode}: slot held {duration:.1f}s (task_success_overtime 20 s)")
+    assert duration < 20.0, output[-3000:]
+    assert "openlineage-sender" not in leftovers
+    assert "task_success_overtime" in output  # the one WARNING says which limit cut it
+
+
+@pytest.fixture(scope="module")
+def many_queries_baseline(airflow) -> float:
+    configure_lineage(airflow, disabled="True")
+    result = airflow.dags_test("ol_e2e_many_queries", timeout=300)
+    assert _states(airflow, "ol_e2e_many_queries") == {"many_statements": "success"}, result.stdout[-3000:]
+    return _durations(result.stdout)[0]
+
+
+@pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)
+@pytest.mark.parametrize("backend", ["healthy", "hung"])
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_a_thousand_child_events_never_starve_complete(airflow, many_queries_baseline, mode, backend):
+    timeout = 30 if backend == "healthy" else 3
+    with Receiver(backend) as receiver:
+        configure_lineage(
+            airflow,
+            transport=json.dumps(receiver.transport()),
+            execute_in_thread=MODES[mode],
+            execution_timeout=str(timeout),
+        )
+        result = airflow.dags_test("ol_e2e_many_queries", timeout=300)
+        if backend == "healthy":
+            receiver.wait_for(1002, timeout=60)
+            time.sleep(0.5)
+        events = list(receiver.events)
+    output = result.stdout
+    assert _states(airflow, "ol_e2e_many_queries") == {"many_statements": "success"}, output[-3000:]
+    (duration,) = _durations(output)
+    print(f"{mode}/{backend}: slot {duration:.1f}s, lineage disabled {many_queries_baseline:.1f}s")
+    if backend == "hung":
+        assert duration - many_queries_baseline <= timeout + MARGIN_SECONDS, output[-3000:]
+        return
+    task_job = "ol_e2e_many_queries.many_statements"
+    jobs = _by_job(events)
+    assert jobs[task_job] == ["START", "COMPLETE"], output[-3000:]
+    queries = {name: types for name, types in jobs.items() if name.startswith(f"{task_job}.query.")}
+    assert len(queries) == 500
+    assert Counter(tuple(types) for types in queries.values()) == {("START", "COMPLETE"): 500}
+    task_events = [e for e in events if e["job"]["name"] == task_job]
+    assert events.index(task_events[-1]) > max(
+        i for i, e in enumerate(events) if e["job"]["name"].startswith(f"{task_job}.query.")
+    )  # COMPLETE after its children, not starved by them
+
+
+@pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_canaries_never_leave_in_any_byte(airflow, spec, mode):
+    conf = {"targets": [{"host": "db1", "password": CONF_NESTED}], "api_key": CONF_TOP, "region": "eu"}
+    airflow.env["AIRFLOW__SECRETS__BACKEND"] = "ol_e2e_lineage_support.CanarySecretsBackend"
+    airflow.env["PYTHONPATH"] = str(DAGS)
+    try:
+        with Receiver("healthy") as receiver:
+            configure_lineage(
+                airflow,
+                transport=json.dumps(receiver.transport()),
+                execute_in_thread=MODES[mode],
+                include_full_task_info="True",
+            )
+            result = airflow.dags_test("ol_e2e_canary", timeout=300, conf=conf)
+            receiver.wait_for(10, timeout=30)
+            time.sleep(0.5)
+            events = list(receiver.events)
+            raw = b"".join(receiver.raw)
+    finally:
+        del airflow.env["AIRFLOW__SECRETS__BACKEND"]
+        del airflow.env["PYTHONPATH"]
+    output = result.stdout
+    states = _states(airflow, "ol_e2e_canary")
+    assert set(states.values()) == {"success"}, output[-5000:]
+    jobs = _by_job(events)
+    for task_id in states:  # every task's events arrived: there was something to leak
+        assert jobs[f"ol_e2e_canary.{task_id}"] == ["START", "COMPLETE"], sorted(jobs)
+    assert jobs["ol_e2e_canary"] == ["START", "COMPLETE"]
+    for event in events:
+        spec.validate_event(event)
+    leaked = [canary for canary in CANARIES if canary.encode() in raw]
+    assert not leaked, leaked
+    assert b"***" in raw
+    complete = {e["job"]["name"]: e for e in events if e["eventType"] == "COMPLETE"}
+    dag_run_conf = complete["ol_e2e_canary"]["run"]["facets"]["airflowDagRun"]["dagRun"]["conf"]
+    assert dag_run_conf["targets"] == [{"host": "db1", "password": "***"}]  # still a list, masked inside
+    assert dag_run_conf["region"] == "eu"
+    bash = complete["ol_e2e_canary.bash_with_secrets"]["run"]["facets"]["airflow"]["task"]
+    assert "***" in bash["bash_command"]
+    lineage_lines = [line for line in output.splitlines() if "openlineage" in line.lower()]
+    assert not [canary for canary in CANARIES if any(canary in line for line in lineage_lines)]

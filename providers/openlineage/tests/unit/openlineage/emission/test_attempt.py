@@ -1,0 +1,59 @@
+"""One attempt's emission: the terminal phase is spent once, and the supervisor's SIGTERM ends the wait."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+
+from test_senders_common import _event
+
+from airflow.providers.openlineage.emission.attempt import AttemptEmission
+from airflow.providers.openlineage.emission.deadline import AttemptDeadline
+from airflow.providers.openlineage.emission.thread_sender import ThreadSender
+
+
+class Hung:
+    def emit(self, event):
+        time.sleep(3600)
+
+
+def test_sigterm_during_the_terminal_wait_lets_the_runner_go_and_chains_the_old_handler():
+    seen = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: seen.append(signum))
+    try:
+        emission = AttemptEmission(ThreadSender(lambda: Hung()), AttemptDeadline(30, 60))
+        emission.deadline.begin_terminal(state_reported_at=None)
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        started = time.monotonic()
+        assert emission.send_terminal(_event("COMPLETE"), "COMPLETE") is False
+        assert time.monotonic() - started < 1.5  # not the 30 s the deadline allowed
+        assert seen == [signal.SIGTERM]  # the Task SDK's handler (on_kill) still ran
+        assert signal.getsignal(signal.SIGTERM) is not None
+        assert signal.getsignal(signal.SIGTERM).__name__ == "<lambda>"  # restored
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def test_terminal_build_and_send_share_one_phase(caplog):
+    """A slow terminal extraction leaves the send only what is left, not a fresh allowance."""
+    emission = AttemptEmission(ThreadSender(lambda: Hung()), AttemptDeadline(1.0, 60))
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING):
+        event = emission.build_terminal("COMPLETE", lambda: time.sleep(0.7) or _event("COMPLETE"), None)
+        assert event is not None
+        assert emission.send_terminal(event, "COMPLETE") is False
+    assert time.monotonic() - started < 1.0 + 0.3
+    warnings = [r.getMessage() for r in caplog.records if "did not finish" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "sending did not finish within execution_timeout=1s" in warnings[0]
+
+
+def test_a_timeout_that_does_not_fit_in_the_overtime_is_one_warning(caplog):
+    with caplog.at_level(logging.WARNING):
+        AttemptEmission(ThreadSender(lambda: Hung()), AttemptDeadline(30, 20))
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(lines) == 1
+    assert "execution_timeout=30s does not fit in [core] task_success_overtime=20s" in lines[0]

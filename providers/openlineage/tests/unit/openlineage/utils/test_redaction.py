@@ -1,0 +1,99 @@
+"""Redaction fails closed: nested lists and dicts keep keys for the masker, deep values are masked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import documentation_job as job_facet
+from openlineage.client.serde import Serde
+
+from airflow.providers.openlineage.plugins.facets import AirflowDagRunFacet
+from airflow.providers.openlineage.utils.airflow_info import describe_dag_run, describe_task, to_json_value
+from airflow.providers.openlineage.utils.redaction import MASK, redact_event, redact_structure
+
+SECRET = "canary-9d1e-unit"
+
+
+@pytest.fixture
+def masker():
+    from airflow.sdk._shared.secrets_masker import mask_secret
+
+    return mask_secret
+
+
+def test_password_nested_in_a_list_of_dicts_is_masked():
+    conf = {"targets": [{"host": "db1", "password": SECRET}], "api_key": SECRET, "plain": "ok"}
+    masked = redact_structure(to_json_value(conf))
+    assert masked["targets"] == [{"host": "db1", "password": MASK}]
+    assert masked["api_key"] == MASK
+    assert masked["plain"] == "ok"
+
+
+def test_everything_under_a_sensitive_key_is_masked_however_nested():
+    value = {"secret": {"user": "bob", "nested": [{"deeper": SECRET}], "port": 5432}}
+    assert redact_structure(value) == {"secret": {"user": MASK, "nested": [{"deeper": MASK}], "port": 5432}}
+
+
+def test_a_value_past_the_depth_limit_is_masked_not_passed():
+    deep: dict = {"leaf": SECRET}
+    for _ in range(40):
+        deep = {"level": deep}
+    assert SECRET not in json.dumps(redact_structure(deep))
+
+
+def test_a_list_attribute_is_masked_before_it_becomes_a_string():
+    rendered = to_json_value([{"password": SECRET}, "plain"])
+    assert isinstance(rendered, str)
+    assert SECRET not in rendered
+    assert "plain" in rendered
+
+
+def test_a_registered_secret_is_masked_anywhere_in_an_event(masker):
+    masker(SECRET)
+    event = RunEvent(
+        eventType=RunState.START,
+        eventTime="2026-01-01T00:00:00+00:00",
+        run=Run(runId="01890000-0000-7000-8000-000000000000", facets={}),
+        job=Job(
+            namespace="default",
+            name="job",  # names are never redacted (OpenLineage marks them so); facets are
+            facets={"documentation": job_facet.DocumentationJobFacet(description=f"uses {SECRET} here")},
+        ),
+        producer="test",
+    )
+    assert SECRET not in Serde.to_json(redact_event(event))
+
+
+class _DagRun:
+    dag_id = "dag"
+    run_id = "manual__1"
+    conf = {"targets": [{"host": "db1", "password": SECRET}], "api_key": SECRET}
+    clear_number = 0
+
+
+def test_dag_run_conf_keeps_lists_and_masks_what_they_hold():
+    facet = AirflowDagRunFacet(dag={}, dagRun=describe_dag_run(_DagRun()))
+    serialized = Serde.to_json(redact_structure(facet))
+    assert SECRET not in serialized
+    assert '"targets": [{"host": "db1", "password": "***"}]' in serialized
+
+
+class _Task:
+    task_id = "t"
+    task_type = "BashOperator"
+    bash_command = "echo hi"
+    env = {"API_TOKEN": SECRET}
+    _secret_cache = {"password": SECRET}  # an internal attribute: never listed
+
+    def __init__(self):
+        self.some_client = object()
+
+
+def test_full_task_info_is_an_explicit_list_of_attributes():
+    info = describe_task(_Task(), include_full_task_info=True)
+    assert info["bash_command"] == "echo hi"
+    assert "_secret_cache" not in info
+    assert "some_client" not in info
+    assert SECRET not in json.dumps(redact_structure(info))
