@@ -131,8 +131,10 @@ def test_buffering_transports_deliver_every_event(airflow, spec, tmp_path, mode,
         events = list(receiver.events)
     for event in events:
         spec.validate_event(event)
+    # ``dags test`` creates its DAG run already running, so only the DAG run's COMPLETE is emitted,
+    # from the CLI process at its very end: it arrives only if the emitter closes its client at exit.
     expected = {
-        "ol_e2e_buffered": ["START", "COMPLETE"],
+        "ol_e2e_buffered": ["COMPLETE"],
         "ol_e2e_buffered.first": ["START", "COMPLETE"],
         "ol_e2e_buffered.second": ["START", "COMPLETE"],
     }

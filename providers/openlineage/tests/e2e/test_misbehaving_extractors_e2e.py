@@ -75,6 +75,10 @@ def test_misbehaving_extractors_never_harm_the_task(airflow, baseline, mode):
         if re.search(r"\[(error|critical)\s*\]", line) and "supervisor" in line
     ]
     assert not supervisor_errors, supervisor_errors[:5]
+    # Requests refused at the deadline are said to be that, once per extraction, never "not found".
+    assert "was refused, not sent" in output
+    assert "VARIABLE_NOT_FOUND" not in output
+    assert "CONNECTION_NOT_FOUND" not in output
     assert len(durations) == 24
     # Lineage may add one timeout per task (today's provider: two, or a stuck task); the margin covers
     # Airflow's own exit noise (< 1 s in the harness) and CPU contention of 4 tasks on 2 cores.

@@ -134,7 +134,7 @@ def get_provider_info():
                         "version_added": "1.8.0",
                     },
                     "execution_timeout": {
-                        "description": "Most seconds lineage may add to one task attempt, START and terminal event together: metadata\nextraction plus waiting for the events to be sent. When the budget is spent, the task goes on\nand the unsent event is abandoned with one warning. The terminal event must also fit in\nAirflow's `[core] task_success_overtime`; a larger value is clamped with a warning.\nA value that is not a non-negative integer is logged once and the default is used.\n",
+                        "description": "Most seconds lineage may add to one task attempt, START and terminal event together: metadata\nextraction plus sending the events and closing the client. When the deadline passes, the task\ngoes on and what is unsent is abandoned with one warning. The terminal event also ends before\nAirflow's `[core] task_success_overtime` (counted from when the task reported its state, less\n2.5 s); a larger value logs a warning once. A value that is not a non-negative integer is\nlogged once and the default is used.\n",
                         "type": "integer",
                         "example": None,
                         "default": "10",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import threading
 import time
 
@@ -91,38 +90,6 @@ def test_wait_is_bounded_with_a_hung_client(tmp_path, sender_class):
     assert sender.close(deadline) is False
     sender.abandon(deadline)
     assert time.monotonic() - started < 0.8 + 0.3  # the kill and reap fit inside the deadline
-
-
-def test_fork_child_is_killed_and_reaped(tmp_path):
-    sender = ForkSender(lambda: FileClient(tmp_path / "never", delay=3600))
-    sender.submit(_event("START"))
-    pids = sender.child_pids()
-    assert len(pids) == 1
-    deadline = FixedDeadline(0.7)
-    assert not sender.flush(deadline)
-    sender.abandon(deadline)
-    with pytest.raises(ChildProcessError):
-        os.waitpid(pids[0], os.WNOHANG)  # already reaped: no zombie
-    with pytest.raises(ProcessLookupError):
-        os.kill(pids[0], 0)
-
-
-def test_fork_child_inherits_no_channel(tmp_path):
-    parent_end, child_end = socket.socketpair()  # stands in for the supervisor socket
-    out = tmp_path / "events"
-    try:
-        sender = ForkSender(lambda: FileClient(out))
-        sender.submit(_event("START"))
-        assert sender.close(FixedDeadline(10))
-        # The parent holds sockets (this socketpair at least); the child kept none of them.
-        assert any(target.startswith("socket:") for target in _open_fds())
-    finally:
-        parent_end.close()
-        child_end.close()
-    (record,) = _lines(out)
-    assert record["pid"] != os.getpid()
-    assert not [target for target in record["fds"] if target.startswith("socket:")]
-    assert sum(target == "/dev/null" for target in record["fds"]) >= 3  # stdio
 
 
 def test_thread_sender_drops_oldest_when_full(tmp_path):

@@ -11,9 +11,15 @@ from openlineage.client.serde import Serde
 
 from airflow.providers.openlineage.plugins.facets import AirflowDagRunFacet
 from airflow.providers.openlineage.utils.airflow_info import describe_dag_run, describe_task, to_json_value
-from airflow.providers.openlineage.utils.redaction import MASK, redact_event, redact_structure
+from airflow.providers.openlineage.utils.redaction import (
+    MASK,
+    redact_event,
+    redact_structure,
+    sensitive_values,
+)
 
 SECRET = "canary-9d1e-unit"
+UNREGISTERED = "canary-unregistered-4c2b"
 
 
 @pytest.fixture
@@ -97,3 +103,17 @@ def test_full_task_info_is_an_explicit_list_of_attributes():
     assert "_secret_cache" not in info
     assert "some_client" not in info
     assert SECRET not in json.dumps(redact_structure(info))
+
+
+def test_values_under_sensitive_keys_are_masked_where_a_template_rendered_them():
+    # Never registered with Airflow's masker (unlike SECRET, which a test above registers).
+    conf = {"targets": [{"host": "db1", "password": UNREGISTERED}], "region": "eu-west-1", "api_key": "short"}
+    secrets = sensitive_values(conf, {"settings": {"token": [UNREGISTERED + "-2"]}})
+    assert secrets == {UNREGISTERED, UNREGISTERED + "-2", "short"}
+    rendered = {"bash_command": f"deploy --password {UNREGISTERED}-2 --region eu-west-1"}
+    masked = redact_structure(rendered)  # Airflow's masker does not know these values...
+    assert UNREGISTERED in masked["bash_command"]
+    event_facet = AirflowDagRunFacet(dag={}, dagRun=rendered)
+    redacted = Serde.to_json(redact_event(event_facet, secrets))  # ...the provider does
+    assert UNREGISTERED not in redacted
+    assert "eu-west-1" in redacted

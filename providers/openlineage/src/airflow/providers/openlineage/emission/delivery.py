@@ -23,6 +23,7 @@ and run id, never by its payload.
 
 from __future__ import annotations
 
+import collections
 import logging
 import time
 from typing import Any, Protocol
@@ -62,6 +63,23 @@ def send_event(client: Client, event: object) -> None:
     metrics.incr("emit.success")
 
 
+class Queued(Protocol):
+    essential: bool
+
+
+def drop_one(queue: collections.deque[Any], dropped_so_far: int) -> int:
+    """
+    Make room in a full queue: drop its oldest extra event, or its oldest event when all are essential.
+
+    Returns the new count of dropped events; one WARNING line per drop, never the payload.
+    """
+    victim = next((item for item in queue if not item.essential), queue[0])
+    queue.remove(victim)
+    metrics.incr("emit.dropped")
+    log.warning("OpenLineage send queue is full; dropped the oldest event (%d so far)", dropped_so_far + 1)
+    return dropped_so_far + 1
+
+
 def close_client(client: Client | None, timeout: float) -> bool:
     """
     Close ``client`` waiting at most ``timeout`` seconds; True when it delivered all it buffered.
@@ -81,4 +99,4 @@ def close_client(client: Client | None, timeout: float) -> bool:
     return result is not False
 
 
-__all__ = ["close_client", "describe_event", "send_event"]
+__all__ = ["close_client", "describe_event", "drop_one", "send_event"]

@@ -54,7 +54,12 @@ from typing import Any
 
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
-from airflow.providers.openlineage.emission.delivery import close_client, describe_event, send_event
+from airflow.providers.openlineage.emission.delivery import (
+    close_client,
+    describe_event,
+    drop_one,
+    send_event,
+)
 
 log = logging.getLogger(__name__)
 
@@ -223,11 +228,7 @@ class ForkSender:
         return self._advance()
 
     def _drop_one(self) -> None:
-        victim = next((item for item in self._queued if not item.essential), self._queued[0])
-        self._queued.remove(victim)
-        self.dropped += 1
-        metrics.incr("emit.dropped")
-        log.warning("OpenLineage send queue is full; dropped the oldest event (%d so far)", self.dropped)
+        self.dropped = drop_one(self._queued, self.dropped)
 
     def _advance(self) -> bool:
         """Fork for everything queued when no child runs."""

@@ -41,7 +41,12 @@ from typing import Any
 
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
-from airflow.providers.openlineage.emission.delivery import close_client, describe_event, send_event
+from airflow.providers.openlineage.emission.delivery import (
+    close_client,
+    describe_event,
+    drop_one,
+    send_event,
+)
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +113,7 @@ class ThreadSender:
         return self._ensure_thread()
 
     def _drop_one(self) -> None:
-        victim = next((item for item in self._queue if not item.essential), None)
-        if victim is None:
-            victim = self._queue[0]
-        self._queue.remove(victim)
-        self.dropped += 1
-        metrics.incr("emit.dropped")
-        log.warning("OpenLineage send queue is full; dropped the oldest event (%d so far)", self.dropped)
+        self.dropped = drop_one(self._queue, self.dropped)
 
     def flush(self, deadline: Deadline) -> bool:
         """Wait, at most until ``deadline``, until nothing is queued or in flight."""

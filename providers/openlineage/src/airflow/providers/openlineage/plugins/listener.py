@@ -18,7 +18,7 @@
 The OpenLineage listener: decides *what* to emit on Airflow's state changes, and hands it on.
 
 * Task hooks in the task runner go to :class:`~airflow.providers.openlineage.task_lineage.TaskLineage`
-  (bounded extraction, fork or thread sending, one budget per task attempt).
+  (bounded extraction, fork or thread sending, one deadline per task attempt).
 * DAG-run hooks (scheduler) and task state changes made from outside the task (the API server's
   "mark success/failed", the scheduler noticing an external change) build a small event and queue it
   on the process's :class:`~airflow.providers.openlineage.emission.background.BackgroundEmitter`,
