@@ -168,7 +168,16 @@ def test_a_slow_complete_extractor_never_runs_past_the_overtime(airflow, mode):
 
 
 @pytest.fixture(scope="module")
-def many_queries_baseline(airflow) -> float:
+def many_queries(airflow):
+    """Airflow's hook-lineage collector keeps 200 SQL extras by default; this DAG runs 500 statements."""
+    airflow.env["AIRFLOW__LINEAGE__MAX_EXTRAS_PER_COLLECTOR"] = "1000"
+    yield airflow
+    del airflow.env["AIRFLOW__LINEAGE__MAX_EXTRAS_PER_COLLECTOR"]
+
+
+@pytest.fixture(scope="module")
+def many_queries_baseline(many_queries) -> float:
+    airflow = many_queries
     configure_lineage(airflow, disabled="True")
     result = airflow.dags_test("ol_e2e_many_queries", timeout=300)
     assert _states(airflow, "ol_e2e_many_queries") == {"many_statements": "success"}, result.stdout[-3000:]
@@ -178,7 +187,8 @@ def many_queries_baseline(airflow) -> float:
 @pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)
 @pytest.mark.parametrize("backend", ["healthy", "hung"])
 @pytest.mark.parametrize("mode", sorted(MODES))
-def test_a_thousand_child_events_never_starve_complete(airflow, many_queries_baseline, mode, backend):
+def test_a_thousand_child_events_never_starve_complete(many_queries, many_queries_baseline, mode, backend):
+    airflow = many_queries
     timeout = 30 if backend == "healthy" else 3
     with Receiver(backend) as receiver:
         configure_lineage(

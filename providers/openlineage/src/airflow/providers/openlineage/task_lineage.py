@@ -52,8 +52,11 @@ from airflow.providers.openlineage.utils.redaction import redact_event, sensitiv
 log = logging.getLogger(__name__)
 
 _STATE_BY_EVENT = {"START": "running", "COMPLETE": "success", "FAIL": "failed", "SKIPPED": "skipped"}
-# Extras submitted from task threads wait here until the main thread hands them to the sender.
-MAX_WAITING_EXTRAS = 1000
+# At most this many events of one attempt are held (extras waiting for the main thread, and each
+# sender's queue): a task running thousands of statements is bounded, START and the terminal event
+# are never the ones dropped.
+MAX_ATTEMPT_EVENTS = 4096
+MAX_WAITING_EXTRAS = MAX_ATTEMPT_EVENTS
 
 
 def _ti_state(event_name: str) -> Any:
@@ -84,8 +87,8 @@ def _conf_and_params(task_instance: Any) -> list[Any]:
 def make_sender(mode: EmissionMode, client_factory: Callable[[], Any], close_timeout: float) -> EventSender:
     """The task-event sender for ``mode``."""
     if mode is EmissionMode.THREAD:
-        return ThreadSender(client_factory, name="openlineage-task-sender")
-    return ForkSender(client_factory, close_timeout=close_timeout)
+        return ThreadSender(client_factory, name="openlineage-task-sender", max_queue_size=MAX_ATTEMPT_EVENTS)
+    return ForkSender(client_factory, close_timeout=close_timeout, max_queue_size=MAX_ATTEMPT_EVENTS)
 
 
 class TaskLineage:

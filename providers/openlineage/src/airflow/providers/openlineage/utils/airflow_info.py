@@ -26,11 +26,15 @@ sequences and sets as their Python list repr.
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow.providers.openlineage.utils.ids import get_fully_qualified_class_name, safe_getattr
 from airflow.providers.openlineage.utils.redaction import redact_structure
+
+log = logging.getLogger(__name__)
 
 _DAG_INCLUDES = ("dag_id", "description", "fileloc", "owner", "owner_links", "start_date", "tags")
 _DAG_RUN_INCLUDES = (
@@ -123,18 +127,16 @@ _FULL_TASK_INCLUDES = (
     "ui_color",
     "ui_fgcolor",
     "weight_rule",
-    # Common operator arguments; their values are masked like every other field.
+    # Common operator arguments; their values are masked like every other field. Not ``op_kwargs``:
+    # after execute() a PythonOperator's holds the whole template context (accessors, the TI, ...).
     "append_env",
     "bash_command",
     "conn_id",
     "cwd",
     "env",
-    "op_args",
-    "op_kwargs",
     "output_encoding",
     "skip_on_exit_code",
     "sql",
-    "templates_dict",
 )
 # Attributes never copied into a task description: internals, callables and live clients.
 _FULL_TASK_EXCLUDES = frozenset(
@@ -173,9 +175,8 @@ def _json_native(value: Any) -> Any:
         return [_json_native(v) for v in sorted(value, key=str)]
     if isinstance(value, (list, tuple)):
         return [_json_native(v) for v in value]
-    enum_value = getattr(value, "value", None)
-    if isinstance(enum_value, (str, int)):
-        return enum_value
+    if isinstance(value, enum.Enum):  # never ``getattr(value, "value")``: accessors look such names up
+        return value.value if isinstance(value.value, (str, int)) else str(value.value)
     return str(value)
 
 
@@ -193,13 +194,18 @@ def to_json_value(value: Any) -> Any:
 
 
 def _describe(obj: Any, includes: Iterable[str], renames: dict[str, str] | None = None) -> dict[str, Any]:
+    """The named attributes of ``obj``; one that cannot be read or converted is left out (DEBUG line)."""
     described: dict[str, Any] = {}
-    for source, target in (renames or {}).items():
-        if hasattr(obj, source):
-            described[target] = to_json_value(safe_getattr(obj, source))
-    for name in includes:
-        if name not in described and hasattr(obj, name):
-            described[name] = to_json_value(safe_getattr(obj, name))
+    wanted = [(source, target) for source, target in (renames or {}).items()]
+    wanted += [(name, name) for name in includes if name not in (renames or {}).values()]
+    for source, target in wanted:
+        if target in described:
+            continue
+        try:
+            if hasattr(obj, source):
+                described[target] = to_json_value(safe_getattr(obj, source))
+        except Exception as err:  # noqa: BLE001 - one odd attribute must not cost the whole event
+            log.debug("OpenLineage left out attribute `%s`: %s: %s", source, type(err).__name__, err)
     return described
 
 
