@@ -57,3 +57,15 @@ def test_a_timeout_that_does_not_fit_in_the_overtime_is_one_warning(caplog):
     lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(lines) == 1
     assert "execution_timeout=30s does not fit in [core] task_success_overtime=20s" in lines[0]
+
+
+def test_an_extraction_cut_at_the_deadline_is_one_warning_not_two(caplog):
+    emission = AttemptEmission(ThreadSender(lambda: Hung()), AttemptDeadline(0.5, 60))
+    emission.build_start(lambda: _event("START"))
+    emission.send_start(_event("START"))  # hangs in the sender thread
+    with caplog.at_level(logging.WARNING):
+        assert emission.build_terminal("COMPLETE", lambda: time.sleep(5), None) is None
+        assert emission.send_terminal(None, "COMPLETE") is False
+    lines = [r.getMessage() for r in caplog.records if "did not finish" in r.getMessage()]
+    assert len(lines) == 1
+    assert "extraction did not finish" in lines[0]

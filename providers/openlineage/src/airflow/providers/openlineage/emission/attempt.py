@@ -41,7 +41,7 @@ from typing import Any, TypeVar
 
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.base import EmissionMode, EventSender, OpenLineageEvent
-from airflow.providers.openlineage.emission.deadline import OVERTIME_MARGIN, AttemptDeadline
+from airflow.providers.openlineage.emission.deadline import OVERTIME_MARGIN, AttemptDeadline, Phase
 from airflow.providers.openlineage.extractors.supervisor_broker import run_bounded
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class AttemptEmission:
         self.sender = sender
         self.deadline = deadline
         self.abandoned = 0
+        self._warned_in: Phase | None = None
         if not deadline.fits_in_overtime():
             log.warning(
                 "[openlineage] execution_timeout=%ss does not fit in [core] task_success_overtime=%ss; "
@@ -170,7 +171,11 @@ class AttemptEmission:
         return outcome.result
 
     def _deadline_hit(self, event_name: str, stage: str) -> None:
+        """One WARNING per phase: an extraction cut at the deadline leaves nothing to say about sending."""
         metrics.incr("emit.timeout")
+        if self._warned_in is self.deadline.phase:
+            return
+        self._warned_in = self.deadline.phase
         cause = (
             "the room left before [core] task_success_overtime"
             if self.deadline.capped_by_overtime and event_name != "START"
