@@ -2,7 +2,8 @@
 An OpenLineage HTTP receiver on 127.0.0.1 with fault modes, for tests, the demo and benchmarks.
 
 Modes: ``healthy`` (store and answer 200), ``slow`` (wait ``delay`` seconds, then as healthy),
-``hung`` (never answer until the receiver stops, bounded by ``max_hang``), ``error`` (answer 500).
+``hung`` (never answer until the receiver stops, bounded by ``max_hang``), ``error`` (answer 500),
+``unauthorized`` (answer 401).
 A "refused" backend needs no receiver: use :func:`unused_port`.
 """
 
@@ -56,6 +57,9 @@ class Receiver:
                     receiver._stopping.wait(receiver.delay)
                 if receiver.mode == "error":
                     self._reply(500)
+                    return
+                if receiver.mode == "unauthorized":
+                    self._reply(401)
                     return
                 with receiver._lock:
                     receiver.raw.append(body)

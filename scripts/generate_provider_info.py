@@ -45,6 +45,7 @@ PROVIDER_INFO_KEYS = (
     "integrations",
     "operators",
     "plugins",
+    "cli",
     "config",
 )
 

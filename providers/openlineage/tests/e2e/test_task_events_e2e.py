@@ -102,6 +102,18 @@ def test_healthy_backend_gets_every_event_in_order(airflow, spec, mode):
     parent = complete["run"]["facets"]["parent"]
     assert parent["job"]["name"] == "ol_e2e_basic"
     # Secrets were read through the supervisor by the lineage methods and masked before sending.
+    # Each task attempt's log ends with one summary line; here everything was sent.
+    logs = airflow.task_logs(
+        "ol_e2e_basic",
+        airflow.query("SELECT run_id FROM dag_run WHERE dag_id = 'ol_e2e_basic' ORDER BY id DESC LIMIT 1")[0][
+            0
+        ],
+    )
+    summaries = re.findall(r"OpenLineage: [^\n]*?\((?:fork|thread)\)", logs)
+    assert len(summaries) == 6, summaries
+    assert all(re.fullmatch(rf"OpenLineage: 2 events sent in \d+ ms \({mode}\)", s) for s in summaries), (
+        summaries
+    )
     raw = b"".join(receiver.raw)
     assert SECRET_PASSWORD.encode() not in raw
     assert SECRET_API_KEY.encode() not in raw
@@ -244,6 +256,20 @@ def test_faulty_backend_adds_at_most_one_timeout(airflow, spec, baseline_workloa
         f"lineage disabled {baseline_workload:.1f}s, added {added:.1f}s"
     )
     assert added <= timeout + MARGIN_SECONDS, output[-3000:]
+    run_id = airflow.query(
+        "SELECT run_id FROM dag_run WHERE dag_id = 'ol_e2e_sleep' ORDER BY id DESC LIMIT 1"
+    )[0][0]
+    summaries = re.findall(
+        r"OpenLineage: [^\n]*?\((?:fork|thread)\)", airflow.task_logs("ol_e2e_sleep", run_id)
+    )
+    assert len(summaries) == 1, summaries  # one line per attempt, with what was and was not sent
+    if backend == "hung":
+        assert re.fullmatch(
+            rf"OpenLineage: 0 of 5 events sent, 5 abandoned at the deadline, in \d+ ms \({mode}\)",
+            summaries[0],
+        ), summaries
+    if backend == "slow":
+        assert re.fullmatch(rf"OpenLineage: 5 events sent in \d+ ms \({mode}\)", summaries[0]), summaries
     assert "Traceback" not in "\n".join(line for line in output.splitlines() if "openlineage" in line.lower())
 
 

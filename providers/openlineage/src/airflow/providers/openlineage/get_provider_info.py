@@ -51,6 +51,9 @@ def get_provider_info():
                 "plugin-class": "airflow.providers.openlineage.plugins.openlineage.OpenLineageProviderPlugin",
             },
         ],
+        "cli": [
+            "airflow.providers.openlineage.cli.definition.get_openlineage_cli_commands",
+        ],
         "config": {
             "openlineage": {
                 "description": "Settings of the OpenLineage integration. With none of `transport`, `config_path`, `config_conn_id`\n(or the OPENLINEAGE_URL / OPENLINEAGE__TRANSPORT* environment variables) set, the integration is\ninert: the plugin registers no listener and no event is built.\n",

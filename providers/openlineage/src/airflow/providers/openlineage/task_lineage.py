@@ -237,6 +237,7 @@ class TaskLineage:
         self._flush_extra()
         self._finished = True
         emission.send_terminal(event, event_name)
+        log.info(emission.summary())
 
     def finish(self) -> None:
         """Before the task runner stops: nothing may be left running (a child is reaped)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import threading
 import time
@@ -69,3 +70,23 @@ def test_an_extraction_cut_at_the_deadline_is_one_warning_not_two(caplog):
     lines = [r.getMessage() for r in caplog.records if "did not finish" in r.getMessage()]
     assert len(lines) == 1
     assert "extraction did not finish" in lines[0]
+
+
+class Quick:
+    def emit(self, event):
+        pass
+
+
+def test_the_summary_line_says_what_was_sent_and_what_was_not():
+    healthy = AttemptEmission(ThreadSender(lambda: Quick()), AttemptDeadline(5, 60))
+    healthy.send_start(healthy.build_start(lambda: _event("START")))
+    healthy.send_terminal(healthy.build_terminal("COMPLETE", lambda: _event("COMPLETE"), None), "COMPLETE")
+    assert re.fullmatch(r"OpenLineage: 2 events sent in \d+ ms \(thread\)", healthy.summary())
+
+    hung = AttemptEmission(ThreadSender(lambda: Hung()), AttemptDeadline(0.3, 60))
+    hung.send_start(hung.build_start(lambda: _event("START")))
+    hung.submit_extra(_event("QUERY"))
+    hung.send_terminal(hung.build_terminal("COMPLETE", lambda: _event("COMPLETE"), None), "COMPLETE")
+    assert re.fullmatch(
+        r"OpenLineage: 0 of 3 events sent, 3 abandoned at the deadline, in \d+ ms \(thread\)", hung.summary()
+    ), hung.summary()

@@ -100,6 +100,8 @@ class AttemptEmission:
         self.sender = sender
         self.deadline = deadline
         self.abandoned = 0
+        self.submitted = 0
+        self.not_built = 0
         self._warned_in: Phase | None = None
         if not deadline.fits_in_overtime():
             log.warning(
@@ -126,11 +128,13 @@ class AttemptEmission:
     def send_start(self, event: OpenLineageEvent | None) -> None:
         """Hand START to the sender; ``execute()`` does not wait for it."""
         if event is not None:
+            self.submitted += 1
             self.sender.submit(event)
         self.deadline.end_start()
 
     def submit_extra(self, event: OpenLineageEvent) -> None:
         """An event emitted by the task itself; it may be dropped first when the queue is full."""
+        self.submitted += 1
         self.sender.submit(event, essential=False)
 
     def build_terminal(
@@ -142,6 +146,7 @@ class AttemptEmission:
     def send_terminal(self, event: OpenLineageEvent | None, event_name: str) -> bool:
         """Send the terminal event and close the sender, all within the terminal phase."""
         if event is not None:
+            self.submitted += 1
             self.sender.submit(event)
         with cut_on_sigterm(self.deadline):
             done = self.sender.close(self.deadline)
@@ -152,7 +157,35 @@ class AttemptEmission:
         self.deadline.end_terminal()
         return done
 
+    def summary(self) -> str:
+        """The one line a task log ends with: what was sent, what was not, and the time lineage added."""
+        sent = getattr(self.sender, "sent", 0)
+        failed = getattr(self.sender, "failed", 0)
+        dropped = getattr(self.sender, "dropped", 0)
+        parts = [
+            f"{count} {what}"
+            for count, what in (
+                (self.abandoned, "abandoned at the deadline"),
+                (failed, "failed"),
+                (dropped, "dropped (queue full)"),
+                (self.not_built, "not built"),
+            )
+            if count
+        ]
+        took = f"in {self.deadline.blocked * 1000:.0f} ms ({self.mode.value})"
+        noun = "event" if self.submitted == 1 else "events"
+        if not parts and sent == self.submitted:
+            return f"OpenLineage: {sent} {noun} sent {took}"
+        missing = ", ".join(parts) or "none failed"
+        return f"OpenLineage: {sent} of {self.submitted} {noun} sent, {missing}, {took}"
+
     def _build(self, event_name: str, builder: Callable[[], _T | None]) -> _T | None:
+        outcome_event = self._build_once(event_name, builder)
+        if outcome_event is None:
+            self.not_built += 1
+        return outcome_event
+
+    def _build_once(self, event_name: str, builder: Callable[[], _T | None]) -> _T | None:
         if self.deadline.expired:
             self._deadline_hit(event_name, "extraction")
             return None

@@ -78,6 +78,11 @@ def mask_config_text(text: str) -> str:
     return _airflow_masked(masked)
 
 
+def mask_known_secrets(text: str) -> str:
+    """Credentials in URLs and every secret Airflow's masker knows; other text is left as it is."""
+    return _airflow_masked(_URL_USERINFO.sub(lambda m: f"{m['scheme']}{MASK}@", text))
+
+
 def _airflow_masked(text: str) -> str:
     for module_name in ("airflow.sdk._shared.secrets_masker", "airflow._shared.secrets_masker"):
         try:
@@ -88,4 +93,4 @@ def _airflow_masked(text: str) -> str:
     return text
 
 
-__all__ = ["MASK", "mask_config_text"]
+__all__ = ["MASK", "mask_config_text", "mask_known_secrets"]

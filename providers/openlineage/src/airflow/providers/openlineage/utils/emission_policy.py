@@ -170,6 +170,11 @@ def _problem(rule: Any) -> str | None:
     return None
 
 
+def rule_problem(rule: Any) -> str | None:
+    """What is wrong with one configured rule (None: it is valid); what the check command reports."""
+    return _problem(rule)
+
+
 def parse_rules(raw_rules: Iterable[Any]) -> list[Rule]:
     """Validate user rules; each bad rule gets one WARNING and is dropped."""
     rules = []
