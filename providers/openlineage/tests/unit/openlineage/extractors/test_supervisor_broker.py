@@ -224,3 +224,29 @@ def test_the_state_report_is_noted(comms):
     before = time.monotonic()
     _channel().send(SucceedTask())
     assert before <= broker.state_reported_at() <= time.monotonic()
+
+
+def test_a_thread_ended_by_a_refusal_prints_no_traceback(comms, monkeypatch):
+    """Python's own hook stays quiet only for SystemExit itself; ours keeps refusals quiet too."""
+    reported: list[type] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: reported.append(args.exc_type))
+    broker.install_routing_comms()
+
+    def late():
+        time.sleep(0.3)
+        _channel().send("after the deadline")  # uncaught: ends this thread
+
+    def failing():
+        raise ValueError("an ordinary error still reaches the hook")
+
+    def extraction():
+        threading.Thread(target=late).start()
+        time.sleep(3)
+
+    assert not broker.run_bounded(extraction, FixedDeadline(0.1)).finished
+    time.sleep(0.6)
+    assert reported == []
+    worker = threading.Thread(target=failing)
+    worker.start()
+    worker.join()
+    assert reported == [ValueError]

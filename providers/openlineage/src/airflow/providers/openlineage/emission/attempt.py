@@ -189,7 +189,7 @@ class AttemptEmission:
         if self.deadline.expired:
             self._deadline_hit(event_name, "extraction")
             return None
-        outcome = run_bounded(builder, self.deadline, name=f"openlineage {event_name} extraction")
+        outcome = run_bounded(builder, self.deadline, name=f"{event_name} extraction")
         if not outcome.finished:
             self._deadline_hit(event_name, "extraction")
             return None

@@ -72,8 +72,9 @@ class LineageDeadlineExceeded(SystemExit):
     Not an ``Exception`` on purpose: the Task SDK's ``Variable.get`` and ``get_connection`` catch
     ``Exception`` from their backends and would report the refusal as "not found" (with a traceback),
     and an extractor's own ``except Exception`` could keep a loop going. A ``SystemExit`` so that a
-    thread an extractor started, which does not expect it, simply ends, without a traceback. It is only
-    ever raised in lineage's threads, never in the task's.
+    thread an extractor started, which does not expect it, simply ends (a ``threading.excepthook``
+    keeps it from printing a traceback). It is only ever raised in lineage's threads, never in the
+    task's.
     """
 
 
@@ -223,6 +224,26 @@ class RoutingComms:
                 _perform(self._real, pending)
 
 
+def _quiet_refusals() -> None:
+    """
+    A thread ended by a refusal ends without a traceback (once per process).
+
+    Python only keeps quiet about an uncaught ``SystemExit`` itself, not a subclass; every other
+    uncaught exception still goes to the hook that was there before.
+    """
+    previous = threading.excepthook
+    if getattr(previous, "_openlineage_quiet", False):
+        return
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is not None and issubclass(args.exc_type, LineageDeadlineExceeded):
+            return
+        previous(args)
+
+    hook._openlineage_quiet = True  # type: ignore[attr-defined]
+    threading.excepthook = hook
+
+
 def install_routing_comms() -> RoutingComms | None:
     """Put a :class:`RoutingComms` in front of the task runner's channel (idempotent)."""
     try:
@@ -234,6 +255,7 @@ def install_routing_comms() -> RoutingComms | None:
         return None
     if isinstance(current, RoutingComms):
         return current
+    _quiet_refusals()
     routing = RoutingComms(current)
     task_runner.SUPERVISOR_COMMS = routing
     return routing
@@ -259,9 +281,7 @@ class BoundedCall(Generic[_T]):
         self.elapsed = 0.0
 
 
-def run_bounded(
-    func: Callable[[], _T], deadline: Deadline, *, name: str = "openlineage extraction"
-) -> BoundedCall[_T]:
+def run_bounded(func: Callable[[], _T], deadline: Deadline, *, name: str = "extraction") -> BoundedCall[_T]:
     """
     Run ``func`` in a daemon thread until it returns or ``deadline`` passes, serving its supervisor requests.
 
@@ -283,7 +303,7 @@ def run_bounded(
             finished.set()
             session.requests.put(None)  # wake the broker
 
-    thread = threading.Thread(target=target, name=name.replace(" ", "-"), daemon=True)
+    thread = threading.Thread(target=target, name=f"openlineage-{name.replace(' ', '-')}", daemon=True)
     if routing is not None:
         routing.activate(session)
     try:
