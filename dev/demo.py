@@ -59,7 +59,7 @@ def main() -> int:
 
 
 def _names(datasets: list[dict] | None) -> str:
-    return ", ".join(f"{d['namespace']}/{d['name']}" for d in datasets or []) or "-"
+    return ", ".join(f"{d['namespace']}:{d['name']}" for d in datasets or []) or "-"
 
 
 if __name__ == "__main__":

@@ -121,9 +121,12 @@ def effective_options() -> list[OptionReport]:
         except Exception as err:  # noqa: BLE001 - an unreadable value is reported, not raised
             value = f"<unreadable: {type(err).__name__}>"
         value = "" if value is None else str(value)
+        origin = _source_of(name, source)
+        if origin == "airflow.cfg" and value == str(declared.get("default") or ""):
+            origin = "default (airflow.cfg repeats it)"  # Airflow writes every default into a new file
         if value and declared.get("sensitive"):
             value = mask_config_text(value)
-        reports.append(OptionReport(name, value, _source_of(name, source)))
+        reports.append(OptionReport(name, value, origin))
     return reports
 
 
