@@ -163,6 +163,9 @@ PUBLIC_NAMES: dict[str, list[str]] = {
         "emit_query_lineage",
         "is_openlineage_active",
     ],
+    "airflow.providers.openlineage.api.core": ["emit", "is_openlineage_active"],
+    "airflow.providers.openlineage.api.datasets": ["emit_dataset_lineage"],
+    "airflow.providers.openlineage.api.sql": ["emit_query_lineage"],
     "airflow.providers.openlineage.api.emission_policy": ["extend_global_openlineage_emission_policy"],
     "airflow.providers.openlineage.token_provider": [
         "AIRFLOW_CONNECTION_API_KEY_AUTH_TYPE",

@@ -30,7 +30,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from airflow.providers.openlineage import conf
-from airflow.providers.openlineage.api import get_task_instance_from_context, next_query_counter_from_context
+from airflow.providers.openlineage.api.core import (
+    get_task_instance_from_context,
+    next_query_counter_from_context,
+)
 from airflow.providers.openlineage.events import (
     _MAX_DOC_BYTES,
     _parent_facet,
