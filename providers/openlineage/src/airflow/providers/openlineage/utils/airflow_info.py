@@ -335,6 +335,48 @@ def describe_task(task: Any, include_full_task_info: bool = False) -> dict[str, 
     return info
 
 
+def _runs_at_all(task: Any) -> bool:
+    """
+    False for a trivial EmptyOperator, which the scheduler marks successful without running it.
+
+    Airflow 3.2+ says so itself (``TaskInstance.is_task_schedulable``); before, the same rule: an
+    EmptyOperator with no execute/success callback and no inlets or outlets never runs.
+    """
+    try:
+        from airflow.models.taskinstance import TaskInstance
+
+        schedulable = getattr(TaskInstance, "is_task_schedulable", None)
+        if schedulable is not None:
+            return bool(schedulable(task))
+    except ImportError:
+        pass
+    empty = safe_getattr(task, "inherits_from_empty_operator")
+    if empty is None:
+        empty = any(cls.__name__ == "EmptyOperator" for cls in type(task).__mro__)
+    if not empty:
+        return True
+    hooks = (
+        "on_execute_callback",
+        "on_success_callback",
+        "has_on_execute_callback",
+        "has_on_success_callback",
+    )
+    if any(safe_getattr(task, name) for name in hooks):
+        return True
+    return bool(safe_getattr(task, "outlets") or safe_getattr(task, "inlets"))
+
+
+def emits_ol_events(task: Any, dag_id: str | None) -> bool:
+    """Whether the task's run will produce events: its emission policy allows them, and it runs at all."""
+    from airflow.providers.openlineage.utils.emission_policy import resolve_task_emission_policy
+
+    try:
+        allowed = resolve_task_emission_policy(task, dag_id or "", task.task_id, quiet=True).emit
+    except Exception:  # noqa: BLE001 - the facet states what the policy would do; unknown means yes
+        allowed = True
+    return allowed and _runs_at_all(task)
+
+
 def describe_dag_structure(dag: Any) -> dict[str, Any]:
     """``tasks`` and ``taskGroups`` of the ``airflow`` job facet (DAG START)."""
     from airflow.providers.openlineage.utils.ids import get_fully_qualified_class_name
@@ -351,7 +393,7 @@ def describe_dag_structure(dag: Any) -> dict[str, Any]:
         tasks[task.task_id] = {
             "operator": get_fully_qualified_class_name(task),
             "task_group": safe_getattr(group, "group_id"),
-            "emits_ol_events": True,
+            "emits_ol_events": emits_ol_events(task, safe_getattr(dag, "dag_id")),
             "ui_color": safe_getattr(task, "ui_color"),
             "ui_fgcolor": safe_getattr(task, "ui_fgcolor"),
             "ui_label": safe_getattr(task, "label", task.task_id),

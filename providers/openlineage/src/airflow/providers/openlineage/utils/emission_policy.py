@@ -231,7 +231,14 @@ def configured_rules() -> list[Rule]:
     return [*legacy_rules(), *parse_rules(conf.emission_policy())]
 
 
-def _resolve(candidates: list[tuple[str, Rule]], field: str, value_of, context: str) -> bool | None:
+def _problem_level(level: int) -> int:
+    """Policy problems are WARNINGs, unless the caller asked to be quiet (then DEBUG, like the rest)."""
+    return logging.WARNING if level >= logging.INFO else logging.DEBUG
+
+
+def _resolve(
+    candidates: list[tuple[str, Rule]], field: str, value_of, context: str, level: int = logging.INFO
+) -> bool | None:
     for tier in ("dag+task", "dag", "operator", "global"):
         values = [
             (rule, value_of(rule)) for t, rule in candidates if t == tier and value_of(rule) is not None
@@ -239,7 +246,8 @@ def _resolve(candidates: list[tuple[str, Rule]], field: str, value_of, context: 
         if not values:
             continue
         if len({value for _, value in values}) > 1:
-            log.warning(
+            log.log(
+                _problem_level(level),
                 "OpenLineage emission policy: contradictory rules for '%s' in the %s tier for %s; "
                 "the last one wins",
                 field,
@@ -247,7 +255,8 @@ def _resolve(candidates: list[tuple[str, Rule]], field: str, value_of, context: 
                 context,
             )
         rule, value = values[-1]
-        log.info(
+        log.log(
+            level,
             "OpenLineage emission policy: '%s' %s for %s by %s",
             field,
             "enabled" if value else "disabled",
@@ -286,6 +295,7 @@ def _apply_authoring(
     candidates: list[tuple[str, Rule]],
     fields: dict[str, tuple[str, ...]],
     context: str,
+    level: int = logging.INFO,
 ) -> None:
     """Author overrides beat configured rules, except on locked fields (WARNING, override dropped)."""
     for field, keys in fields.items():
@@ -294,7 +304,8 @@ def _apply_authoring(
             continue
         lock = _locked(candidates, (field, *keys) if field != EMIT else keys)
         if lock is not None:
-            log.warning(
+            log.log(
+                _problem_level(level),
                 "OpenLineage emission policy: the DAG author's '%s=%s' for %s is ignored, the field "
                 "is locked by %s",
                 field,
@@ -304,14 +315,26 @@ def _apply_authoring(
             )
             continue
         if resolved.get(field) != wanted:
-            log.info(
-                "OpenLineage emission policy: '%s' set to %s for %s by the DAG author", field, wanted, context
+            log.log(
+                level,
+                "OpenLineage emission policy: '%s' set to %s for %s by the DAG author",
+                field,
+                wanted,
+                context,
             )
         resolved[field] = wanted
 
 
-def resolve_task_emission_policy(operator: Any, dag_id: str, task_id: str) -> EmissionPolicy:
-    """The policy of a task's events; never raises (an error gives the defaults and one WARNING)."""
+def resolve_task_emission_policy(
+    operator: Any, dag_id: str, task_id: str, *, quiet: bool = False
+) -> EmissionPolicy:
+    """
+    The policy of a task's events; never raises (an error gives the defaults and one WARNING).
+
+    ``quiet``: how each field was decided goes to DEBUG (the scheduler asks for every task of every
+    DAG run; the task runner logs it, once per attempt).
+    """
+    level = logging.DEBUG if quiet else logging.INFO
     try:
         from airflow.providers.openlineage.utils.ids import get_fully_qualified_class_name
 
@@ -328,13 +351,13 @@ def resolve_task_emission_policy(operator: Any, dag_id: str, task_id: str) -> Em
         resolved = {}
         defaults = dataclasses.asdict(EmissionPolicy.defaults())
         for field in _TASK_FIELDS:
-            value = _resolve(candidates, field, lambda rule, f=field: rule.task_value(f), context)
+            value = _resolve(candidates, field, lambda rule, f=field: rule.task_value(f), context, level)
             resolved[field] = defaults[field] if value is None else value
         flags = authoring_flags(operator)
         if flags:
             task_fields = {field: (field,) for field in _TASK_FIELDS}
             task_fields[EMIT] = (EMIT_TASK_EVENTS, EMIT)
-            _apply_authoring(resolved, flags, candidates, task_fields, context)
+            _apply_authoring(resolved, flags, candidates, task_fields, context, level)
         return dataclasses.replace(EmissionPolicy.defaults(), **resolved)
     except Exception as err:  # noqa: BLE001 - policy errors never stop lineage or the task
         log.warning("OpenLineage emission policy could not be resolved, using defaults: %s", err)

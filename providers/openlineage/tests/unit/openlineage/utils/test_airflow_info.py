@@ -1,0 +1,29 @@
+"""The DAG structure facet says which tasks emit events: not trivial EmptyOperators, not policy-off ones."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from airflow.providers.openlineage.utils.airflow_info import describe_dag_structure
+
+
+def test_emits_ol_events_follows_the_policy_and_empty_operators(monkeypatch):
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import DAG, Asset
+
+    rule = {"scope": {"dag_id": "d", "task_id": "policy_off"}, "controls": {"emit": False}}
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EMISSION_POLICY", json.dumps([rule]))
+    with DAG(dag_id="d", schedule=None, start_date=dt.datetime(2026, 1, 1)) as dag:
+        EmptyOperator(task_id="trivial_empty")
+        EmptyOperator(task_id="empty_with_outlet", outlets=[Asset("s3://bucket/key")])
+        BashOperator(task_id="bash", bash_command="true")
+        BashOperator(task_id="policy_off", bash_command="true")
+    tasks = describe_dag_structure(dag)["tasks"]
+    assert {task_id: info["emits_ol_events"] for task_id, info in tasks.items()} == {
+        "trivial_empty": False,  # the scheduler marks it successful without running it
+        "empty_with_outlet": True,
+        "bash": True,
+        "policy_off": False,
+    }
