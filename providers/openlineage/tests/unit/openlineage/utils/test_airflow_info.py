@@ -27,3 +27,25 @@ def test_emits_ol_events_follows_the_policy_and_empty_operators(monkeypatch):
         "bash": True,
         "policy_off": False,
     }
+
+
+def test_every_schedule_kind_has_a_timetable_and_its_summary():
+    from airflow.sdk import DAG, Asset
+
+    from airflow.providers.openlineage.utils.airflow_info import describe_dag
+
+    cases = [  # (schedule, summary, a key of the serialized timetable); Assets are not hashable on 3.1
+        ("0 3 * * *", "0 3 * * *", "expression"),
+        (dt.timedelta(days=987), "987 days, 0:00:00", "delta"),
+        (Asset("s3://bucket/a"), "Asset", "asset_condition"),
+        ([Asset("s3://bucket/a"), Asset("s3://bucket/b")], "Asset", "asset_condition"),
+        (None, "None", None),
+    ]
+    for schedule, summary, key in cases:
+        dag = DAG(dag_id="timetables", schedule=schedule, start_date=dt.datetime(2026, 1, 1))
+        info = describe_dag(dag)
+        assert info["timetable_summary"] == summary, schedule
+        assert isinstance(info["timetable"], dict), schedule
+        if key:
+            assert key in info["timetable"], info["timetable"]
+        json.dumps(info["timetable"])  # JSON-native (enums turned into their values)

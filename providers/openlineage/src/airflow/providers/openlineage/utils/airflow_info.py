@@ -219,16 +219,35 @@ def _computed(builders: dict[str, Callable[[], Any]]) -> dict[str, Any]:
     return result
 
 
+def core_timetable(dag: Any) -> Any:
+    """
+    The DAG's timetable as the scheduler sees it (``summary``, ``serialize()``).
+
+    In the task runner a DAG carries the Task SDK's timetable, which has neither; it is turned into
+    the scheduler's through Airflow's own timetable encoding.
+    """
+    timetable = dag.timetable
+    if hasattr(timetable, "serialize") and hasattr(timetable, "summary"):
+        return timetable
+    try:
+        from airflow.serialization.decoders import decode_timetable
+        from airflow.serialization.encoders import encode_timetable
+    except ImportError:  # Airflow 3.1
+        from airflow.serialization.serialized_objects import decode_timetable, encode_timetable
+    return decode_timetable(encode_timetable(timetable))
+
+
 def describe_dag(dag: Any) -> dict[str, Any]:
     """The ``dag`` part of the ``airflow`` / ``airflowDagRun`` facets."""
     if dag is None:
         return {}
     info = _describe(dag, _DAG_INCLUDES)
+    timetable = _computed({"core": lambda: core_timetable(dag)})["core"]
     info.update(
         _computed(
             {
-                "timetable_summary": lambda: str(dag.timetable.summary),
-                "timetable": lambda: dag.timetable.serialize(),
+                "timetable_summary": lambda: str(timetable.summary),
+                "timetable": lambda: _json_native(timetable.serialize()),
             }
         )
     )
