@@ -90,3 +90,15 @@ def test_the_summary_line_says_what_was_sent_and_what_was_not():
     assert re.fullmatch(
         r"OpenLineage: 0 of 3 events sent, 3 abandoned at the deadline, in \d+ ms \(thread\)", hung.summary()
     ), hung.summary()
+
+
+def test_the_summary_counts_abandoned_events_once_in_fork_mode():
+    from airflow.providers.openlineage.emission.fork_sender import ForkSender
+
+    hung = AttemptEmission(ForkSender(lambda: Hung()), AttemptDeadline(1.0, 60))
+    hung.send_start(hung.build_start(lambda: _event("START")))  # forked at once, hangs
+    hung.submit_extra(_event("QUERY"))  # queued behind it
+    hung.send_terminal(hung.build_terminal("COMPLETE", lambda: _event("COMPLETE"), None), "COMPLETE")
+    assert re.fullmatch(
+        r"OpenLineage: 0 of 3 events sent, 3 abandoned at the deadline, in \d+ ms \(fork\)", hung.summary()
+    ), hung.summary()

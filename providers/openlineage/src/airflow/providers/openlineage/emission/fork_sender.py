@@ -257,14 +257,11 @@ class ForkSender:
         return done
 
     def abandon(self, deadline: Deadline | None = None) -> None:
-        """Terminate and reap the running child within ``deadline``; forget queued events."""
+        """Terminate and reap the running child within ``deadline``; queued events are abandoned."""
         if self._child is not None:
             grace = KILL_GRACE_SECONDS if deadline is None else min(KILL_GRACE_SECONDS, deadline.remaining())
             self._terminate(self._child, grace)
             self._child = None
-        if self._queued:
-            self.dropped += len(self._queued)
-            metrics.incr("emit.dropped")
         self._queued.clear()
 
     @property
