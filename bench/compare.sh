@@ -12,8 +12,16 @@ stamp="$upstream/.installed-$(sha256sum "$constraints" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   rm -rf "$upstream"
   uv venv --quiet --python 3.11 "$upstream" >&2
-  uv pip install --quiet --python "$upstream/bin/python" -r "$constraints" \
+  uv pip install --quiet --compile-bytecode --python "$upstream/bin/python" -r "$constraints" \
     "apache-airflow-providers-openlineage==2.20.3" >&2
   touch "$stamp"
 fi
+# Both sides import from compiled bytecode, as a production install does.
+for venv in "$ours" "$upstream"; do
+  if [ ! -f "$venv/.bytecode-compiled" ]; then
+    "$venv/bin/python" -m compileall -q -j 0 "$venv/lib" >/dev/null 2>&1 || true
+    touch "$venv/.bytecode-compiled"
+  fi
+done
+"$ours/bin/python" -m compileall -q "$root/providers/openlineage/src" >/dev/null
 exec "$ours/bin/python" "$root/bench/${OL_BENCH_SCRIPT:-compare.py}" --ours "$ours" --upstream "$upstream" "$@"

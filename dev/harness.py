@@ -113,7 +113,13 @@ class AirflowEnv:
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = unused_port()
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "OPENLINEAGE"))},
+            # Bytecode caching stays on (as in production): without it every task runner compiles
+            # what it imports, and lazy imports would look many times dearer than they are.
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("AIRFLOW__", "OPENLINEAGE")) and k != "PYTHONDONTWRITEBYTECODE"
+            },
             **_base_env(self.home, self.port),
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
             **(env or {}),

@@ -18,7 +18,7 @@ stamp="$venv/.installed-$(sha256sum "$constraints" "$root/providers/openlineage/
 if [ ! -f "$stamp" ]; then
   rm -rf "$venv"
   uv venv --quiet --python 3.11 "$venv" >&2
-  uv pip install --quiet --python "$venv/bin/python" -r "$constraints" >&2
+  uv pip install --quiet --compile-bytecode --python "$venv/bin/python" -r "$constraints" >&2
   uv pip install --quiet --python "$venv/bin/python" --no-deps -e "$root/providers/openlineage" >&2
   touch "$stamp"
 fi

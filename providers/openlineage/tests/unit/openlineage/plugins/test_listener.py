@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import logging
+import threading
+import types
 
+from airflow.providers.openlineage.plugins import listener as listener_module
 from airflow.providers.openlineage.plugins.listener import OpenLineageListener
+from airflow.providers.openlineage.snapshots import DagRunSnapshot
 
 
 class ExplodingTaskInstance:
@@ -29,8 +33,38 @@ def test_internal_error_in_a_hook_logs_one_line_and_returns(monkeypatch, caplog)
     assert all(r.exc_info is None for r in caplog.records)  # no stack trace for it
 
 
-def test_dag_run_hook_error_is_contained(caplog):
+def test_dag_run_hook_error_is_contained(monkeypatch, caplog):
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", '{"type": "console"}')
     listener = OpenLineageListener()
     with caplog.at_level(logging.WARNING):
         listener.on_dag_run_running(dag_run=ExplodingTaskInstance(), msg="")
-    assert any("on_dag_run_running failed" in r.getMessage() for r in caplog.records)
+        assert listener._background().flush(5)
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(lines) == 1, lines
+    assert "could not be built" in lines[0]
+    assert all(r.exc_info is None for r in caplog.records)
+
+
+def test_dag_run_events_are_built_on_the_emitters_thread_from_a_copy(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", '{"type": "console"}')
+    built: list[tuple[threading.Thread, object, object]] = []
+
+    def record(state, snapshot, msg):
+        built.append((threading.current_thread(), snapshot, snapshot.conf))
+
+    monkeypatch.setattr(listener_module, "dag_run_event", record)
+    dag_run = types.SimpleNamespace(dag_id="d", run_id="r1", conf={"a": [1]}, state="success")
+    listener = OpenLineageListener()
+    listener.on_dag_run_success(dag_run=dag_run, msg="")
+    dag_run.conf["a"].append(2)  # the scheduler's object changes after the hook: the event must not
+    assert listener._background().flush(5)
+    ((thread, snapshot, conf),) = built
+    assert thread is not threading.current_thread()
+    assert isinstance(snapshot, DagRunSnapshot)
+    assert (snapshot.dag_id, snapshot.run_id, snapshot.state_value, conf) == (
+        "d",
+        "r1",
+        "success",
+        {"a": [1]},
+    )
+    assert not hasattr(snapshot, "partition_key")  # absent on the source, absent on the copy

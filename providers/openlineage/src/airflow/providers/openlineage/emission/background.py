@@ -29,7 +29,6 @@ counted and logged (never the payloads).
 from __future__ import annotations
 
 import atexit
-import functools
 import logging
 import threading
 import zlib
@@ -60,18 +59,22 @@ class BackgroundEmitter:
         self._closed = False
         atexit.register(self.shutdown)
 
-    def submit(self, event: Any, finish: Callable[[Any], Any] | None = None) -> bool:
-        """
-        Queue ``event`` on the worker owning its run; never blocks.
+    def submit(self, event: Any) -> bool:
+        """Queue a built ``event`` on the worker owning its run; never blocks."""
+        return self.submit_build(str(getattr(getattr(event, "run", None), "runId", "")), event)
 
-        ``finish``, if given, runs on the worker thread just before sending and returns the event to
-        send: for work that must stay off the caller's thread (reading the DB from the scheduler).
+    def submit_build(self, route_key: str, build: Any) -> bool:
+        """
+        Queue work for the worker owning ``route_key``; never blocks.
+
+        ``build`` is an event, or a callable run on the worker thread that returns the event to send
+        (or None to send nothing): building, redaction and DB reads stay off the caller's thread.
+        Work with the same key goes to the same worker, in order.
         """
         if self._closed:
             return False
-        run_id = str(getattr(getattr(event, "run", None), "runId", ""))
-        worker = self._workers[zlib.crc32(run_id.encode()) % len(self._workers)]
-        return worker.submit(functools.partial(finish, event) if finish else event)
+        worker = self._workers[zlib.crc32(route_key.encode()) % len(self._workers)]
+        return worker.submit(build)
 
     def flush(self, timeout: float) -> bool:
         """Wait at most ``timeout`` seconds for every worker to go idle."""

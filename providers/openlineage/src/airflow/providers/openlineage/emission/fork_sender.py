@@ -68,7 +68,7 @@ DEFAULT_QUEUE_SIZE = 1000
 CHILD_TITLE = "airflow openlineage-sender"
 _PR_SET_PDEATHSIG = 1
 _POLL_FLOOR = 0.005
-_POLL_CEILING = 0.05
+_WAIT_SLICE = 0.05
 _REAP_AFTER_KILL = 1.0
 _FALLBACK_MAX_FD = 65536
 
@@ -165,12 +165,32 @@ def _child_main(
         os._exit(code)
 
 
+def _open_pidfd(pid: int) -> int | None:
+    """A descriptor that becomes readable when ``pid`` exits (Linux 5.3+), else None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
+
+
 class _Child:
     def __init__(self, pid: int, status_fd: int, events: list[Any]) -> None:
         self.pid = pid
         self.status_fd = status_fd
+        self.exit_fd = _open_pidfd(pid)
         self.count = len(events)
         self.description = describe_event(events[-1]) if len(events) == 1 else f"{len(events)} events"
+
+    def wait_exit(self, timeout: float) -> None:
+        """Return when the child has (probably) exited or after ``timeout``: no fixed polling interval."""
+        fd = self.exit_fd if self.exit_fd is not None else self.status_fd
+        try:
+            ready, _, _ = select.select([fd], [], [], max(0.0, timeout))
+        except (OSError, ValueError):
+            ready = []
+        if ready and self.exit_fd is None:
+            # The status line comes just before the exit; do not spin on a readable pipe meanwhile.
+            time.sleep(_POLL_FLOOR)
 
     def read_status(self) -> str:
         try:
@@ -180,10 +200,12 @@ class _Child:
             return ""
 
     def close(self) -> None:
-        try:
-            os.close(self.status_fd)
-        except OSError:
-            pass
+        for fd in (self.status_fd, self.exit_fd):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
 
 
 class _Pending:
@@ -248,7 +270,8 @@ class ForkSender:
             remaining = deadline.remaining(reserve=KILL_GRACE_SECONDS)
             if remaining <= 0:
                 return False
-            time.sleep(min(max(_POLL_FLOOR, remaining / 20), _POLL_CEILING, remaining))
+            # Woken by the child's exit; sliced so a deadline cut by SIGTERM is seen soon.
+            self._child.wait_exit(min(remaining, _WAIT_SLICE))
 
     def close(self, deadline: Deadline) -> bool:
         """Every child closes its own client before it exits, so closing is flushing and refusing more."""

@@ -225,9 +225,16 @@ class ThreadSender:
 
     def _send(self, payload: Payload) -> None:
         event = payload
-        try:
-            if callable(payload):  # built here, off the caller's thread (see BackgroundEmitter.submit)
+        if callable(payload):  # built here, off the caller's thread (see BackgroundEmitter.submit_build)
+            try:
                 event = payload()
+            except Exception as err:  # noqa: BLE001 - one unbuildable event must not stop the worker
+                self.failed += 1
+                log.warning("OpenLineage event could not be built: %s: %s", type(err).__name__, err)
+                return
+            if event is None:  # nothing to send (the emission policy turned it off)
+                return
+        try:
             if self._client is None:
                 self._client = self._client_factory()
             send_event(self._client, event)

@@ -37,8 +37,18 @@ from typing import Any
 from openlineage.client.event_v2 import RunState
 from pluggy import HookimplMarker
 
+# Everything a hook needs is imported with the plugin: in the scheduler, or the worker that forks the
+# task runners, before the fork, so a task's first hook imports nothing.
 from airflow.providers.openlineage import client_config
+from airflow.providers.openlineage.dag_run_lineage import dag_run_event
+from airflow.providers.openlineage.emission.background import BackgroundEmitter, get_background_emitter
+from airflow.providers.openlineage.events import build_manual_task_event
+from airflow.providers.openlineage.extractors.manager import ExtractorManager
+from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
+from airflow.providers.openlineage.snapshots import DagRunSnapshot
+from airflow.providers.openlineage.task_lineage import TaskLineage
+from airflow.providers.openlineage.utils.redaction import redact_event
 
 log = logging.getLogger(__name__)
 hookimpl = HookimplMarker("airflow")
@@ -72,21 +82,19 @@ class OpenLineageListener:
 
     def __init__(self) -> None:
         self.adapter = OpenLineageAdapter()
-        self._task_lineage: Any = None
+        self._task_lineage: TaskLineage | None = None
 
     @property
-    def task_lineage(self) -> Any:
+    def task_lineage(self) -> TaskLineage:
         if self._task_lineage is None:
-            from airflow.providers.openlineage.task_lineage import TaskLineage
-
             self._task_lineage = TaskLineage()
         return self._task_lineage
 
     @property
-    def extractor_manager(self) -> Any:
+    def extractor_manager(self) -> ExtractorManager:
         return self.task_lineage.extractor_manager
 
-    def active_task_lineage(self) -> Any:
+    def active_task_lineage(self) -> TaskLineage | None:
         """The task attempt's lineage while its events are being produced (task runner only), else None."""
         if self._task_lineage is not None and self._task_lineage.accepts_extra_events():
             return self._task_lineage
@@ -99,8 +107,6 @@ class OpenLineageListener:
     def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
         if not _is_runtime_task_instance(task_instance):
             return
-        from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
-
         install_routing_comms()  # from now on lineage threads reach the supervisor only via the broker
         if _is_sensor_reschedule(task_instance):
             log.debug("OpenLineage: skipping START of a rescheduled sensor poke")
@@ -163,10 +169,8 @@ class OpenLineageListener:
 
     # -- helpers -------------------------------------------------------------------------------
 
-    def _background(self) -> Any:
+    def _background(self) -> BackgroundEmitter | None:
         """The process's emitter; None while the client configuration is unusable (logged once)."""
-        from airflow.providers.openlineage.emission.background import get_background_emitter
-
         try:
             config = client_config.resolved_client_config()
         except client_config.ClientConfigError:
@@ -174,30 +178,13 @@ class OpenLineageListener:
         return get_background_emitter(lambda: client_config.build_client(config))
 
     def _emit_dag_run(self, state: RunState, dag_run: Any, msg: str | None) -> None:
-        from airflow.providers.openlineage.events import add_dag_run_state_facet, build_dag_run_event
-        from airflow.providers.openlineage.utils.emission_policy import resolve_dag_emission_policy
-        from airflow.providers.openlineage.utils.redaction import redact_event
-
-        if not resolve_dag_emission_policy(dag_run.dag_id, getattr(dag_run, "dag", None)).emit:
-            log.info("OpenLineage events of DAG `%s` are turned off by the emission policy", dag_run.dag_id)
-            return
-        event = redact_event(build_dag_run_event(state, dag_run, msg))
-        finish = None
-        if state != RunState.START:  # task states are read on the emitter's thread, not here
-            finish = functools.partial(
-                add_dag_run_state_facet,
-                dag_id=dag_run.dag_id,
-                run_id=dag_run.run_id,
-                dag_run_state=str(getattr(dag_run.state, "value", dag_run.state)),
-            )
+        """On the scheduler's loop: copy the DAG run and queue; the emitter's thread does the rest."""
         emitter = self._background()
         if emitter is not None:
-            emitter.submit(event, finish)
+            snapshot = DagRunSnapshot.of(dag_run)
+            emitter.submit_build(snapshot.route_key, functools.partial(dag_run_event, state, snapshot, msg))
 
     def _manual_state_change(self, state: RunState, task_instance: Any, error: Any = None) -> None:
-        from airflow.providers.openlineage.events import build_manual_task_event
-        from airflow.providers.openlineage.utils.redaction import redact_event
-
         emitter = self._background()
         if emitter is not None:
             emitter.submit(redact_event(build_manual_task_event(state, task_instance, error)))

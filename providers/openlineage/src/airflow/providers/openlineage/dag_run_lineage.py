@@ -1,0 +1,55 @@
+# Licensed to the Apache Software Foundation (ASF) under one
+# or more contributor license agreements.  See the NOTICE file
+# distributed with this work for additional information
+# regarding copyright ownership.  The ASF licenses this file
+# to you under the Apache License, Version 2.0 (the
+# "License"); you may not use this file except in compliance
+# with the License.  You may obtain a copy of the License at
+#
+#   http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing,
+# software distributed under the License is distributed on an
+# "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+# KIND, either express or implied.  See the License for the
+# specific language governing permissions and limitations
+# under the License.
+"""
+DAG-run lineage in the long-lived processes: what the listener's DAG-run hooks hand their work to.
+
+The hook (on the scheduler's loop) only copies the DAG run into a
+:class:`~airflow.providers.openlineage.snapshots.DagRunSnapshot` and queues :func:`dag_run_event`
+on the process's background emitter; the emission policy, event building, redaction and the
+task-state read of a terminal event all run on the emitter's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from openlineage.client.event_v2 import RunEvent, RunState
+
+from airflow.providers.openlineage.events import add_dag_run_state_facet, build_dag_run_event
+from airflow.providers.openlineage.snapshots import DagRunSnapshot
+from airflow.providers.openlineage.utils.emission_policy import resolve_dag_emission_policy
+from airflow.providers.openlineage.utils.ids import safe_getattr
+from airflow.providers.openlineage.utils.redaction import redact_event
+
+log = logging.getLogger(__name__)
+
+
+def dag_run_event(state: RunState, snapshot: DagRunSnapshot, msg: str | None = None) -> RunEvent | None:
+    """The DAG run's event, or None when the emission policy turns the DAG's events off."""
+    dag_id = safe_getattr(snapshot, "dag_id")
+    if not resolve_dag_emission_policy(dag_id, safe_getattr(snapshot, "dag")).emit:
+        log.info("OpenLineage events of DAG `%s` are turned off by the emission policy", dag_id)
+        return None
+    event = redact_event(build_dag_run_event(state, snapshot, msg))
+    if state != RunState.START:
+        event = add_dag_run_state_facet(
+            event, dag_id=dag_id, run_id=safe_getattr(snapshot, "run_id"), dag_run_state=snapshot.state_value
+        )
+    return event
+
+
+__all__ = ["dag_run_event"]

@@ -1,0 +1,97 @@
+# Licensed to the Apache Software Foundation (ASF) under one
+# or more contributor license agreements.  See the NOTICE file
+# distributed with this work for additional information
+# regarding copyright ownership.  The ASF licenses this file
+# to you under the Apache License, Version 2.0 (the
+# "License"); you may not use this file except in compliance
+# with the License.  You may obtain a copy of the License at
+#
+#   http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing,
+# software distributed under the License is distributed on an
+# "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+# KIND, either express or implied.  See the License for the
+# specific language governing permissions and limitations
+# under the License.
+"""
+Immutable copies of what an event needs, taken on the hook's thread.
+
+The scheduler's DAG-run hooks run on its loop with ORM objects bound to the loop's session: the hook
+copies plain values into a :class:`DagRunSnapshot` (attribute reads, no building, no redaction) and
+the emitter's thread builds the event from the copy. Nothing on the emitter's thread touches the
+ORM object.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from airflow.providers.openlineage.utils.ids import safe_getattr
+
+# Every DAG-run attribute an event reads (run id, facets, nominal time, event time, policy).
+_DAG_RUN_FIELDS = (
+    "clear_number",
+    "conf",
+    "dag",
+    "dag_id",
+    "data_interval_end",
+    "data_interval_start",
+    "end_date",
+    "logical_date",
+    "note",
+    "partition_date",
+    "partition_key",
+    "run_after",
+    "run_id",
+    "run_type",
+    "start_date",
+    "state",
+    "triggered_by",
+    "triggering_user_name",
+)
+
+
+class DagRunSnapshot:
+    """
+    A DAG run's values at the hook; read like the DagRun it came from, never changed.
+
+    An attribute the DagRun does not have (``partition_key`` before Airflow 3.2) stays unset here too,
+    so ``hasattr`` answers as it would on the DagRun and the event leaves the field out the same way.
+    """
+
+    __slots__ = _DAG_RUN_FIELDS
+
+    def __init__(self, **values: Any) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    @classmethod
+    def of(cls, dag_run: Any) -> DagRunSnapshot:
+        """Copy ``dag_run``'s values; ``conf`` is deep-copied (the DAG object is shared, read-only)."""
+        missing = object()
+        values = {name: safe_getattr(dag_run, name, missing) for name in _DAG_RUN_FIELDS}
+        values = {name: value for name, value in values.items() if value is not missing}
+        if "conf" in values:
+            try:
+                values["conf"] = copy.deepcopy(values["conf"])
+            except Exception:  # noqa: BLE001 - an uncopyable conf is not described rather than shared
+                values["conf"] = None
+        return cls(**values)
+
+    @property
+    def state_value(self) -> str:
+        state = safe_getattr(self, "state")
+        return str(getattr(state, "value", state))
+
+    @property
+    def route_key(self) -> str:
+        """Events of one DAG run share this key, so one emitter worker sends them in order."""
+        return f"{safe_getattr(self, 'dag_id')}/{safe_getattr(self, 'run_id')}"
+
+
+__all__ = ["DagRunSnapshot"]
