@@ -1,16 +1,25 @@
 """
 Side-by-side benchmark: this provider against apache-airflow-providers-openlineage 2.20.3.
 
-Both run the same workload on the same pinned Airflow (3.3.2), interleaved in one run: a DAG of N
-trivial tasks under the real Task SDK supervisor (api-server + ``dags test --use-executor``), for
-{lineage disabled, fork, thread} x {receiver healthy, receiver hung}. The hung receiver accepts each
-request and never answers; the transport's own timeout is 300 s, so only the provider bounds the
-wait (``execution_timeout`` = 3 s by default).
+Both run the same workload on the same pinned Airflow (3.3.2): a DAG of N trivial tasks under the real
+Task SDK supervisor (api-server + ``dags test --use-executor``, LocalExecutor, ``parallelism`` 2 on a
+2-core machine), for lineage {disabled, fork, thread} x receiver {healthy, hung}. The hung receiver
+accepts each request and never answers; the transport's own timeout is 300 s, so only the provider
+bounds the wait (``execution_timeout`` = 3 s by default).
 
-Per cell: time each task holds its worker slot (the supervisor's workload duration) added over the
-disabled baseline of the same provider (p50, p95, max), DAG-run wall time, peak RSS of the task
-runners, and task events delivered / expected. Prints a table with the ratio ours / upstream per
-cell and writes the raw numbers as JSON.
+Made to be trusted on a noisy machine:
+
+* Healthy cells run ``--rounds`` times (default 5). Each round runs every (provider, mode) cell,
+  lineage disabled included, in a freshly shuffled order, so drift and neighbours hit all cells alike.
+* Per run and task: the time the task held its worker slot (the supervisor's ``Workload finished``
+  duration, float seconds), and the CPU (user + system) of its task-runner process tree (the
+  LocalExecutor worker's ``cutime + cstime``: the runner and its reaped lineage children). "Added" is
+  a run's per-task median over the same provider's disabled run *of the same round*; the table shows
+  the median over rounds and the spread (min..max). Peak RSS of the task runners beside them.
+* A ratio ours / upstream is printed only where upstream's added figure stands above the noise floor
+  (twice the spread of the disabled baselines between rounds); else ``~`` (both within noise).
+* Hung cells run ``--hung-rounds`` times (default 1): the added slot time must stay within one
+  ``execution_timeout``.
 
 Run it with ``bash bench/compare.sh`` (builds both venvs first); see ``--help``.
 """
@@ -18,9 +27,10 @@ Run it with ``bash bench/compare.sh`` (builds both venvs first); see ``--help``.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
+import os
 import platform
+import random
 import re
 import statistics
 import sys
@@ -33,23 +43,11 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from harness import AirflowEnv  # noqa: E402
 from receiver import Receiver  # noqa: E402
-from sampler import PeakRssSampler  # noqa: E402
+from sampler import WorkloadSampler  # noqa: E402
 
 DAG_ID = "ol_bench"
-DURATION = re.compile(r"(?:Workload|Task) finished.*?duration=([0-9.]+)")
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def _db_time(value: str) -> dt.datetime:
-    parsed = dt.datetime.fromisoformat(str(value).replace(" ", "T"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+DURATION = re.compile(r"Workload finished.*?duration=([0-9.]+)")
+PROVIDERS = ("upstream", "ours")
 
 
 class Lane:
@@ -57,126 +55,156 @@ class Lane:
 
     def __init__(self, name: str, venv: Path, tasks: int, parallelism: int) -> None:
         self.name = name
+        self.tasks = tasks
         self.env = AirflowEnv(
             ROOT / "bench" / "dags",
             airflow_bin=str(venv / "bin" / "airflow"),
-            env={
-                "OL_BENCH_TASKS": str(tasks),
-                "AIRFLOW__CORE__PARALLELISM": str(parallelism),
-            },
+            env={"OL_BENCH_TASKS": str(tasks), "AIRFLOW__CORE__PARALLELISM": str(parallelism)},
         )
         self.env.start_api_server()
 
-    def run(self, mode: str | None, backend: str, timeout: int, tasks: int) -> dict:
-        """One DAG run; ``mode`` None = lineage disabled."""
+    def run(self, mode: str, backend: str, timeout: int) -> dict:
+        """One DAG run; ``mode`` "disabled" = lineage off."""
         for key in [k for k in self.env.env if k.startswith("AIRFLOW__OPENLINEAGE__")]:
             del self.env.env[key]
         with Receiver("hung" if backend == "hung" else "healthy", max_hang=60) as receiver:
-            if mode is None:
+            if mode == "disabled":
                 self.env.env["AIRFLOW__OPENLINEAGE__DISABLED"] = "True"
             else:
                 self.env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(receiver.transport(timeout=300))
                 self.env.env["AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD"] = str(mode == "thread")
                 self.env.env["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = str(timeout)
-            started = time.monotonic()
-            with PeakRssSampler() as sampler:
+            with WorkloadSampler() as sampler:
                 result = self.env.dags_test(DAG_ID, timeout=900)
-            cli_seconds = time.monotonic() - started
-            if mode is not None and backend == "healthy":
-                receiver.wait_for(2 * tasks, timeout=15)
+            if mode != "disabled" and backend == "healthy":
+                receiver.wait_for(2 * self.tasks, timeout=15)
             task_events = [
                 e for e in receiver.events if e.get("job", {}).get("name", "").startswith(f"{DAG_ID}.")
             ]
-            requests = receiver.requests
-        durations = [float(d) for d in DURATION.findall(result.stdout)]
-        start, end, state = self.env.query(
-            "SELECT start_date, end_date, state FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1",
-            (DAG_ID,),
-        )[0]
         states = self.env.task_states(DAG_ID)
+        durations = [float(d) for d in DURATION.findall(result.stdout)]
         return {
             "provider": self.name,
-            "mode": mode or "disabled",
-            "backend": backend if mode else "-",
+            "mode": mode,
+            "backend": backend if mode != "disabled" else "-",
             "durations": durations,
-            "dag_run_seconds": (_db_time(end) - _db_time(start)).total_seconds(),
-            "dag_run_state": state,
+            "task_cpu_s": sampler.task_cpu_seconds,
+            "peak_rss_kib": max(sampler.peaks.values(), default=0),
             "tasks_succeeded": sum(1 for s in states.values() if s == "success"),
-            "tasks_total": tasks,
-            "cli_seconds": round(cli_seconds, 1),
-            "peak_rss_kib": sorted(sampler.peaks.values()),
+            "tasks_total": self.tasks,
             "events_delivered": len(task_events),
-            "requests_received": requests,
-            "events_expected": 0 if mode is None else 2 * tasks,
+            "events_expected": 0 if mode == "disabled" else 2 * self.tasks,
         }
 
     def close(self) -> None:
         self.env.__exit__(None, None, None)
 
 
-def _summary(run: dict, baseline: dict) -> dict:
-    d, b = run["durations"], baseline["durations"]
-    added = {
-        name: _percentile(d, q) - _percentile(b, q) for name, q in (("p50", 0.5), ("p95", 0.95), ("max", 1.0))
-    }
-    rss = run["peak_rss_kib"]
-    return {
-        **added,
-        "dag_s": run["dag_run_seconds"],
-        "rss_mib": (max(rss) / 1024) if rss else float("nan"),
-        "events": f"{run['events_delivered']}/{run['events_expected']}",
-        "ok": f"{run['tasks_succeeded']}/{run['tasks_total']}",
-    }
+def _per_task(run: dict) -> tuple[float, float]:
+    """(median slot seconds, CPU seconds per task) of one run."""
+    durations = run["durations"] or [float("nan")]
+    return statistics.median(durations), run["task_cpu_s"] / max(1, run["tasks_total"])
 
 
-NOISE_FLOOR = 0.3  # seconds: run-to-run noise of one workload; smaller differences are not ratios
+def _added(runs: list[dict], provider: str, mode: str, backend: str) -> dict[str, list[float]]:
+    """Per round: this cell's per-task figures minus the same provider's disabled run of that round."""
+    wall, cpu, rss, p_max = [], [], [], []
+    for round_no in sorted({r["round"] for r in runs}):
+        same = [r for r in runs if r["round"] == round_no and r["provider"] == provider]
+        base = next((r for r in same if r["mode"] == "disabled"), None)
+        cell = next((r for r in same if (r["mode"], r["backend"]) == (mode, backend)), None)
+        if base is None or cell is None:
+            continue
+        (bw, bc), (cw, cc) = _per_task(base), _per_task(cell)
+        wall.append(cw - bw)
+        cpu.append(cc - bc)
+        rss.append((cell["peak_rss_kib"] - base["peak_rss_kib"]) / 1024)
+        p_max.append(max(cell["durations"], default=float("nan")) - bw)
+    return {"wall": wall, "cpu": cpu, "rss": rss, "max": p_max}
 
 
-def _ratio(ours: float, theirs: float) -> str:
-    if theirs != theirs or ours != ours or theirs < NOISE_FLOOR or ours < 0:
-        return "  n/a"
-    return f"{ours / theirs:5.2f}"
+def _ms(values: list[float]) -> str:
+    if not values:
+        return "n/a"
+    med = statistics.median(values) * 1000
+    return f"{med:+6.1f} ({min(values) * 1000:+.0f}..{max(values) * 1000:+.0f})"
 
 
-def _print_table(runs: list[dict], args: argparse.Namespace) -> None:
-    baselines = {r["provider"]: r for r in runs if r["mode"] == "disabled"}
+def _noise_floor(runs: list[dict]) -> float:
+    """Twice the largest spread of a provider's disabled per-task median between rounds (seconds)."""
+    spreads = []
+    for provider in PROVIDERS:
+        medians = [_per_task(r)[0] for r in runs if r["provider"] == provider and r["mode"] == "disabled"]
+        if len(medians) > 1:
+            spreads.append(max(medians) - min(medians))
+    return 2 * max(spreads, default=0.0)
+
+
+def _ratio(ours: list[float], theirs: list[float], floor: float) -> str:
+    if not ours or not theirs:
+        return "n/a"
+    o, t = statistics.median(ours), statistics.median(theirs)
+    if t <= floor:
+        return "~"
+    return f"{o / t:.2f}"
+
+
+def _print_tables(runs: list[dict], args: argparse.Namespace) -> None:
+    floor = _noise_floor(runs)
     print()
     print(
-        f"{args.tasks} tasks, execution_timeout={args.timeout}s, parallelism={args.parallelism}; "
-        f"added = workload seconds over the same provider with lineage disabled"
+        f"{args.tasks} tasks x {args.rounds} rounds (healthy) / {args.hung_rounds} (hung), "
+        f"execution_timeout={args.timeout}s, parallelism={args.parallelism}; per task, added over the "
+        "same provider with lineage disabled in the same round: median over rounds (min..max)"
     )
+    print()
+    for provider in PROVIDERS:
+        base = [r for r in runs if r["provider"] == provider and r["mode"] == "disabled"]
+        slots = [_per_task(r)[0] * 1000 for r in base]
+        cpus = [_per_task(r)[1] * 1000 for r in base]
+        if slots:
+            print(
+                f"disabled baseline {provider:9}: slot {statistics.median(slots):6.1f} ms "
+                f"({min(slots):.0f}..{max(slots):.0f}), CPU {statistics.median(cpus):6.1f} ms/task, "
+                f"RSS {statistics.median(r['peak_rss_kib'] for r in base) / 1024:.1f} MiB"
+            )
+    print(f"noise floor (2 x spread of the disabled baselines): {floor * 1000:.1f} ms")
+    print()
     header = (
-        f"{'backend':8} {'mode':7} {'provider':9} {'p50+s':>6} {'p95+s':>6} {'max+s':>6} "
-        f"{'DAG s':>6} {'RSS MiB':>8} {'events':>8} {'tasks ok':>8}"
+        f"{'backend':8} {'mode':7} {'provider':9} {'slot +ms':>22} {'CPU +ms/task':>22} "
+        f"{'RSS +MiB':>9} {'max slot +s':>11} {'events':>10} {'tasks ok':>9}"
     )
     print(header)
     print("-" * len(header))
-    for run in runs:
-        if run["mode"] == "disabled":
-            rss = run["peak_rss_kib"]
-            rss_mib = max(rss) / 1024 if rss else float("nan")
-            blank = ""
-            print(
-                f"{'-':8} {'off':7} {run['provider']:9} {blank:>6} {blank:>6} {blank:>6} "
-                f"{run['dag_run_seconds']:6.1f} {rss_mib:8.1f} {'-':>8} {run['tasks_succeeded']:>8}"
-            )
-    cells = sorted({(r["backend"], r["mode"]) for r in runs if r["mode"] != "disabled"})
+    cells = [("healthy", m) for m in args.modes.split(",")] + [("hung", m) for m in args.modes.split(",")]
     for backend, mode in cells:
-        pair = {r["provider"]: r for r in runs if (r["backend"], r["mode"]) == (backend, mode)}
-        summaries = {name: _summary(run, baselines[name]) for name, run in pair.items()}
-        for name, s in summaries.items():
+        if backend not in args.backends.split(","):
+            continue
+        added = {p: _added(runs, p, mode, backend) for p in PROVIDERS}
+        for provider in PROVIDERS:
+            cell_runs = [
+                r for r in runs if (r["provider"], r["mode"], r["backend"]) == (provider, mode, backend)
+            ]
+            if not cell_runs:
+                continue
+            a = added[provider]
+            events = f"{sum(r['events_delivered'] for r in cell_runs)}/{sum(r['events_expected'] for r in cell_runs)}"
+            ok = f"{sum(r['tasks_succeeded'] for r in cell_runs)}/{sum(r['tasks_total'] for r in cell_runs)}"
+            max_slot = f"{max(a['max']):.2f}" if a["max"] else "n/a"
+            rss = f"{statistics.median(a['rss']):+.1f}" if a["rss"] else "n/a"
             print(
-                f"{backend:8} {mode:7} {name:9} {s['p50']:6.2f} {s['p95']:6.2f} {s['max']:6.2f} "
-                f"{s['dag_s']:6.1f} {s['rss_mib']:8.1f} {s['events']:>8} {s['ok']:>8}"
+                f"{backend:8} {mode:7} {provider:9} {_ms(a['wall']):>22} {_ms(a['cpu']):>22} "
+                f"{rss:>9} {max_slot:>11} {events:>10} {ok:>9}"
             )
-        if {"ours", "upstream"} <= summaries.keys():
-            o, u = summaries["ours"], summaries["upstream"]
-            print(
-                f"{backend:8} {mode:7} {'ratio':9} {_ratio(o['p50'], u['p50']):>6} "
-                f"{_ratio(o['p95'], u['p95']):>6} {_ratio(o['max'], u['max']):>6} "
-                f"{_ratio(o['dag_s'], u['dag_s']):>6} {_ratio(o['rss_mib'], u['rss_mib']):>8}"
-            )
-    print(f"(ratio = ours / upstream; n/a where a figure is below the {NOISE_FLOOR}s noise floor)")
+        o, u = added["ours"], added["upstream"]
+        print(
+            f"{backend:8} {mode:7} {'ratio':9} {_ratio(o['wall'], u['wall'], floor):>22} "
+            f"{_ratio(o['cpu'], u['cpu'], floor):>22}"
+        )
+    print(
+        "(ratio = ours / upstream of the medians; '~' where upstream's figure is within the noise floor;"
+        f" hung: max slot +s must stay <= execution_timeout = {args.timeout} s)"
+    )
 
 
 def main() -> int:
@@ -187,34 +215,46 @@ def main() -> int:
     parser.add_argument(
         "--upstream", type=Path, default=ROOT / ".venvs" / "bench-upstream-2.20.3-airflow-3.3.2"
     )
-    parser.add_argument("--tasks", type=int, default=30)
+    parser.add_argument("--tasks", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of the healthy cells")
+    parser.add_argument("--hung-rounds", type=int, default=1, help="rounds of the hung cells")
     parser.add_argument("--timeout", type=int, default=3, help="[openlineage] execution_timeout")
-    parser.add_argument("--parallelism", type=int, default=4)
+    parser.add_argument("--parallelism", type=int, default=2)
     parser.add_argument("--backends", default="healthy,hung")
     parser.add_argument("--modes", default="fork,thread")
+    parser.add_argument("--seed", type=int, default=13, help="seed of the per-round shuffle")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "compare.json")
     args = parser.parse_args()
 
     began = time.monotonic()
-    lanes = {
-        "upstream": Lane("upstream", args.upstream, args.tasks, args.parallelism),
-        "ours": Lane("ours", args.ours, args.tasks, args.parallelism),
-    }
+    shuffle = random.Random(args.seed)
+    modes = args.modes.split(",")
+    lanes = {name: Lane(name, getattr(args, name), args.tasks, args.parallelism) for name in PROVIDERS}
     runs: list[dict] = []
+    plan: list[tuple[int, str, str, str]] = []
+    backends = args.backends.split(",")
+    for round_no in range(max(args.rounds, args.hung_rounds)):
+        cells = [(p, "disabled", "-") for p in PROVIDERS]
+        if "healthy" in backends and round_no < args.rounds:
+            cells += [(p, m, "healthy") for p in PROVIDERS for m in modes]
+        if "hung" in backends and round_no < args.hung_rounds:
+            cells += [(p, m, "hung") for p in PROVIDERS for m in modes]
+        shuffle.shuffle(cells)
+        plan += [(round_no, *cell) for cell in cells]
     try:
-        plan = [(None, "-")] + [
-            (mode, backend) for backend in args.backends.split(",") for mode in args.modes.split(",")
-        ]
-        for mode, backend in plan:
-            for name in ("upstream", "ours"):  # interleaved: each cell back to back
-                print(
-                    f"[{time.monotonic() - began:6.0f}s] {name}: {mode or 'disabled'} / {backend}", flush=True
-                )
-                runs.append(lanes[name].run(mode, backend, args.timeout, args.tasks))
+        for index, (round_no, provider, mode, backend) in enumerate(plan, 1):
+            print(
+                f"[{time.monotonic() - began:6.0f}s] {index}/{len(plan)} round {round_no + 1}: "
+                f"{provider} {mode} {backend}",
+                flush=True,
+            )
+            run = lanes[provider].run(mode, backend, args.timeout)
+            run["round"] = round_no
+            runs.append(run)
     finally:
         for lane in lanes.values():
             lane.close()
-    _print_table(runs, args)
+    _print_tables(runs, args)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(
         json.dumps(
@@ -222,16 +262,11 @@ def main() -> int:
                 "machine": {
                     "platform": platform.platform(),
                     "python": platform.python_version(),
-                    "cpus": __import__("os").cpu_count(),
+                    "cpus": os.cpu_count(),
                 },
                 "args": {k: str(v) for k, v in vars(args).items()},
                 "seconds": round(time.monotonic() - began, 1),
                 "runs": runs,
-                "median_baseline": {
-                    r["provider"]: statistics.median(r["durations"]) if r["durations"] else None
-                    for r in runs
-                    if r["mode"] == "disabled"
-                },
             },
             indent=1,
         )

@@ -45,6 +45,10 @@ def _profile_task_runner() -> None:
 
     import pluggy._hooks as hooks
 
+    import sys
+
+    forked_at = time.perf_counter()
+    inherited = sorted(m for m in sys.modules if m.split(".")[0] == "openlineage" or ".openlineage" in m)
     main = cProfile.Profile()
     thread_profiles: list[cProfile.Profile] = []
     hook_seconds: list[tuple[str, float]] = []
@@ -81,7 +85,18 @@ def _profile_task_runner() -> None:
                 _dump([main], os.path.join(_DIR, f"{pid}.main.prof"))
                 _dump(thread_profiles, os.path.join(_DIR, f"{pid}.threads.prof"))
                 with open(os.path.join(_DIR, f"{pid}.json"), "w") as f:
-                    json.dump({"hooks": hook_seconds, "threads": len(thread_profiles)}, f)
+                    json.dump(
+                        {
+                            "hooks": hook_seconds,
+                            "threads": len(thread_profiles),
+                            "inherited_modules": len(inherited),
+                            "lineage_modules_at_exit": sum(
+                                1 for m in sys.modules if m.split(".")[0] == "openlineage" or ".openlineage" in m
+                            ),
+                            "seconds_alive": time.perf_counter() - forked_at,
+                        },
+                        f,
+                    )
         finally:
             real_exit(code)
 

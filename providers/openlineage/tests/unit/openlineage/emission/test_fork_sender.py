@@ -1,4 +1,4 @@
-"""Fork sender specifics: one child per batch, killed and reaped, no inherited channel, parent re-check."""
+"""Fork sender specifics: one fed child per attempt, killed and reaped, no inherited channel, parent re-check."""
 
 from __future__ import annotations
 
@@ -25,8 +25,9 @@ def test_what_is_pending_goes_out_in_one_child(tmp_path):
     assert sender.close(FixedDeadline(60))
     records = _lines(out)
     assert [r["name"] for r in records] == ["START", *[f"query-{i}" for i in range(50)], "COMPLETE"]
-    assert sender.forks == 2
-    assert len({r["pid"] for r in records[1:]}) == 1
+    assert sender.forks == 1  # START's child stayed and was fed the rest through its pipe
+    assert len({r["pid"] for r in records}) == 1
+    assert (sender.sent, sender.failed, sender.pending) == (52, 0, 0)
 
 
 def test_fork_child_is_killed_and_reaped_within_the_deadline(tmp_path):
@@ -109,3 +110,62 @@ def test_closing_fds_does_not_loop_to_a_huge_descriptor_limit(monkeypatch):
 def test_a_child_whose_parent_already_died_exits_at_once():
     code, _ = _in_child(lambda fd: fork_sender._die_with_parent(parent_pid=os.getppid() + 999_999))
     assert code == 2
+
+
+def test_an_event_that_cannot_be_pickled_goes_out_by_a_new_child_in_order(tmp_path):
+    out = tmp_path / "events"
+    sender = ForkSender(lambda: FileClient(out, delay=0.1))
+    sender.submit(_event("START"))
+    sender.submit(_event("query-0"), essential=False)  # fed to START's child
+    unpicklable = _event("query-1")
+    unpicklable["callback"] = lambda: None  # a lambda cannot be pickled: this one is sent by fork
+    sender.submit(unpicklable, essential=False)
+    sender.submit(_event("COMPLETE"))  # queued behind it, not fed to the first child
+    assert sender.close(FixedDeadline(20))
+    records = _lines(out)
+    assert [r["name"] for r in records] == ["START", "query-0", "query-1", "COMPLETE"]
+    assert sender.forks == 2
+    assert records[0]["pid"] == records[1]["pid"] != records[2]["pid"] == records[3]["pid"]
+    assert (sender.sent, sender.failed) == (4, 0)
+
+
+def test_a_process_the_task_forks_does_not_keep_the_child_waiting(tmp_path):
+    """A fork of the task runner holds the feed pipe open too: the child ends on the end frame, not EOF."""
+    out = tmp_path / "events"
+    sender = ForkSender(lambda: FileClient(out))
+    sender.submit(_event("START"))
+    grandchild = os.fork()
+    if grandchild == 0:  # the task's own forked worker, holding every descriptor for a while
+        time.sleep(5)
+        os._exit(0)
+    try:
+        sender.submit(_event("COMPLETE"))
+        started = time.monotonic()
+        assert sender.close(FixedDeadline(4))
+        assert time.monotonic() - started < 2
+        assert [r["name"] for r in _lines(out)] == ["START", "COMPLETE"]
+    finally:
+        os.kill(grandchild, 9)
+        os.waitpid(grandchild, 0)
+
+
+def test_an_abandoned_child_still_counts_what_it_delivered(tmp_path):
+    out = tmp_path / "events"
+    gate = tmp_path / "gate"
+
+    class StuckAfterStart:
+        def emit(self, event):
+            if event["name"] != "START":
+                while not gate.exists():
+                    time.sleep(0.01)
+            FileClient(out).emit(event)
+
+    sender = ForkSender(lambda: StuckAfterStart())
+    sender.submit(_event("START"))
+    time.sleep(0.3)
+    sender.submit(_event("COMPLETE"))
+    deadline = FixedDeadline(1.0)
+    assert not sender.close(deadline)
+    assert sender.pending == 1  # START was delivered; only COMPLETE is outstanding
+    sender.abandon(deadline)
+    assert (sender.sent, [r["name"] for r in _lines(out)]) == (1, ["START"])

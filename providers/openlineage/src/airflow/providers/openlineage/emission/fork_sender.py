@@ -15,28 +15,32 @@
 # specific language governing permissions and limitations
 # under the License.
 """
-Send task events from forked child processes (the default for task events).
+Send task events from a forked child process (the default for task events).
 
-Events are extracted, built and redacted in the task runner before the fork; a child only sends. At
-most one child runs at a time, and it takes *everything* pending: START is forked for at once (so it is
-sent while ``execute()`` runs), and what is submitted while a child runs (a task's query events, the
-terminal event) waits and goes out together in the next child, in submission order. The queue is
-bounded: extras are dropped first, never START or the terminal event.
+Events are extracted, built and redacted in the task runner; a child only sends. One child serves
+the attempt: it is forked for START (so START goes out while ``execute()`` runs), builds its client
+once, and stays to take what comes next (a task's query events, the terminal event) through a pipe,
+each event pickled into a length-prefixed frame. ``flush``/``close`` send an end frame; the child
+sends what it holds, closes its client and exits. The terminal event so costs no second fork, no
+second client and no second connection. An event that cannot be pickled, or one submitted once the
+child is ending, waits and goes out in the next child (forked with everything pending), in
+submission order. The queue and the frames not yet written are bounded together: extras are dropped
+first, never START or the terminal event.
 
 A child:
 
 1. re-checks that its parent is still the task runner (else exits), asks the kernel to SIGKILL it when
    the parent dies (``PR_SET_PDEATHSIG``), restores default signal handlers;
-2. closes every inherited descriptor but its status pipe (read from ``/proc/self/fd``, not by looping
-   up to the descriptor limit) and points stdio at ``/dev/null``: it can never reach the Task SDK
-   supervisor channel or the log channel;
-3. builds its own client from the resolved configuration, sends its batch, *closes the client* (a
-   buffering transport delivers what it queued only then), writes one status line and always leaves
-   through ``os._exit``.
+2. closes every inherited descriptor but its status and event pipes (read from ``/proc/self/fd``, not
+   by looping up to the descriptor limit) and points stdio at ``/dev/null``: it can never reach the
+   Task SDK supervisor channel or the log channel;
+3. builds its own client from the resolved configuration, sends its batch and then every frame until
+   the end frame (or end of file), *closes the client* (a buffering transport delivers what it
+   queued only then), writes one status line and always leaves through ``os._exit``.
 
 Exit codes: 0 all sent, 1 the transport failed for some (the status line says why), 2 internal error.
-The parent waits only until the deadline less a kill grace, then SIGTERMs, SIGKILLs and reaps, all
-before the deadline: no zombie, no orphan.
+The parent writes without blocking and waits (on the child's pidfd) only until the deadline less a
+kill grace, then SIGTERMs, SIGKILLs and reaps, all before the deadline: no zombie, no orphan.
 """
 
 from __future__ import annotations
@@ -45,8 +49,10 @@ import collections
 import ctypes
 import logging
 import os
+import pickle
 import select
 import signal
+import struct
 import sys
 import time
 from collections.abc import Callable
@@ -57,9 +63,13 @@ from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
 from airflow.providers.openlineage.emission.delivery import (
     close_client,
     describe_event,
-    drop_one,
     send_event,
 )
+
+try:  # imported here, not in the child: a child imports nothing
+    import setproctitle
+except ImportError:  # pragma: no cover - Airflow depends on it
+    setproctitle = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +81,10 @@ _POLL_FLOOR = 0.005
 _WAIT_SLICE = 0.05
 _REAP_AFTER_KILL = 1.0
 _FALLBACK_MAX_FD = 65536
+_FRAME_HEADER = struct.Struct(">I")
+_END_FRAME = _FRAME_HEADER.pack(0)
+# Status pipe: one marker byte per delivered event, then "=<sent>/<total> <error>" before the exit.
+_DELIVERED = b"+"
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -92,12 +106,13 @@ def _inherited_fds() -> list[int]:
         return []
 
 
-def close_inherited_fds(keep_fd: int) -> None:
-    """Close every descriptor above stdio except ``keep_fd``, without looping to the fd limit."""
+def close_inherited_fds(*keep_fds: int) -> None:
+    """Close every descriptor above stdio except ``keep_fds``, without looping to the fd limit."""
+    keep = set(keep_fds)
     listed = _inherited_fds()
     if listed:
         for fd in listed:
-            if fd > 2 and fd != keep_fd:
+            if fd > 2 and fd not in keep:
                 try:
                     os.close(fd)
                 except OSError:
@@ -105,28 +120,62 @@ def close_inherited_fds(keep_fd: int) -> None:
         return
     # No /proc: closerange uses close_range(2) where the platform has it.
     limit = min(os.sysconf("SC_OPEN_MAX"), _FALLBACK_MAX_FD) if hasattr(os, "sysconf") else 4096
-    os.closerange(3, keep_fd)
-    os.closerange(keep_fd + 1, max(keep_fd + 1, limit))
+    low = 3
+    for fd in sorted(keep):
+        if fd >= low:
+            os.closerange(low, fd)
+            low = fd + 1
+    os.closerange(low, max(low, limit))
 
 
-def _isolate_child(keep_fd: int, parent_pid: int) -> None:
-    """Cut every inherited channel: only ``keep_fd`` and /dev/null stdio survive."""
+def _isolate_child(keep_fds: tuple[int, ...], parent_pid: int) -> None:
+    """Cut every inherited channel: only ``keep_fds`` and /dev/null stdio survive."""
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(sig, signal.SIG_DFL)
     _die_with_parent(parent_pid)
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    close_inherited_fds(keep_fd)
+    close_inherited_fds(*keep_fds)
 
 
 def _set_title() -> None:
     """Name the child in ``ps`` so operators (and tests) can tell a lineage sender apart."""
-    try:
-        import setproctitle
-
+    if setproctitle is not None:
         setproctitle.setproctitle(CHILD_TITLE)
-    except ImportError:
+
+
+def _read_exactly(fd: int, size: int) -> bytes | None:
+    """``size`` bytes from ``fd``, or None at end of file."""
+    chunks, left = [], size
+    while left:
+        chunk = os.read(fd, left)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _frames(feed_fd: int):
+    """Events the parent writes after the fork, until the end frame or end of file."""
+    while True:
+        header = _read_exactly(feed_fd, _FRAME_HEADER.size)
+        if header is None:
+            return
+        (size,) = _FRAME_HEADER.unpack(header)
+        if size == 0:
+            return
+        payload = _read_exactly(feed_fd, size)
+        if payload is None:
+            return
+        yield payload
+
+
+def _write_status(fd: int, data: bytes) -> None:
+    try:
+        os.write(fd, data)
+    except OSError:  # full (the parent is not reading) or gone: the parent counts what it got
         pass
 
 
@@ -134,31 +183,50 @@ def _child_main(
     events: list[Any],
     client_factory: Callable[[], Any],
     status_fd: int,
+    feed_fd: int,
     parent_pid: int,
     close_timeout: float,
 ) -> None:
     code, status = 2, "internal error"
     try:
-        _isolate_child(status_fd, parent_pid)
+        _isolate_child((status_fd, feed_fd), parent_pid)
         _set_title()
         # Logging handlers point at closed descriptors now; keep the client quiet.
         logging.disable(logging.CRITICAL)
-        sent, error = 0, ""
+        sent, total, error = 0, len(events), ""
         try:
             client = client_factory()
         except Exception as err:  # noqa: BLE001 - reported to the parent, which logs it
             client, error = None, f"{type(err).__name__}: {err}"
-        for event in events if client is not None else ():
+
+        os.set_blocking(status_fd, False)  # the parent drains it; a full pipe only loses a marker
+
+        def send(event: Any) -> None:
+            nonlocal sent, error
+            if client is None:
+                return
             try:
                 send_event(client, event)
                 sent += 1
+                _write_status(status_fd, _DELIVERED)
             except Exception as err:  # noqa: BLE001 - the next event may still go through
                 error = error or f"{type(err).__name__}: {err}"
+
+        for event in events:
+            send(event)
+        for payload in _frames(feed_fd):
+            total += 1
+            try:
+                event = pickle.loads(payload)
+            except Exception as err:  # noqa: BLE001 - one unreadable frame loses only itself
+                error = error or f"{type(err).__name__}: {err}"
+                continue
+            send(event)
         if client is not None and not close_client(client, close_timeout):
             error = error or "the client did not deliver its buffered events before closing"
-        code = 0 if sent == len(events) and not error else 1
-        status = f"{sent}/{len(events)} {error}"[:500]
-        os.write(status_fd, status.encode("utf-8", "replace"))
+        code = 0 if sent == total and not error else 1
+        status = f"={sent}/{total} {error}"[:500]
+        _write_status(status_fd, status.encode("utf-8", "replace"))
     except BaseException:  # noqa: BLE001 - nothing may escape a forked child
         pass
     finally:
@@ -173,33 +241,131 @@ def _open_pidfd(pid: int) -> int | None:
         return None
 
 
+class _Pending:
+    __slots__ = ("essential", "event", "frame")
+
+    def __init__(self, event: Any, essential: bool) -> None:
+        self.event = event
+        self.essential = essential
+        self.frame = b""
+
+
 class _Child:
-    def __init__(self, pid: int, status_fd: int, events: list[Any]) -> None:
+    """A running child: its pid, its status pipe, its event feed and the frames still to write."""
+
+    def __init__(self, pid: int, status_fd: int, feed_fd: int, events: list[Any]) -> None:
         self.pid = pid
         self.status_fd = status_fd
+        self.feed_fd: int | None = feed_fd
+        os.set_blocking(feed_fd, False)
         self.exit_fd = _open_pidfd(pid)
-        self.count = len(events)
+        self.count = len(events)  # events the child has been given (initial batch + written frames)
+        self.unwritten: collections.deque[_Pending] = collections.deque()
+        self._offset = 0  # bytes of unwritten[0] already written
+        self.ending = False  # the end frame is queued: nothing more may be fed
+        self._status = b""
         self.description = describe_event(events[-1]) if len(events) == 1 else f"{len(events)} events"
 
-    def wait_exit(self, timeout: float) -> None:
-        """Return when the child has (probably) exited or after ``timeout``: no fixed polling interval."""
-        fd = self.exit_fd if self.exit_fd is not None else self.status_fd
+    def feed(self, item: _Pending) -> bool:
+        """Queue ``item`` as a frame for the child; False when it cannot be pickled or the child ends."""
+        if self.ending or self.feed_fd is None:
+            return False
         try:
-            ready, _, _ = select.select([fd], [], [], max(0.0, timeout))
+            payload = pickle.dumps(item.event, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - e.g. a facet class defined in a function: send it by fork
+            return False
+        item.frame = _FRAME_HEADER.pack(len(payload)) + payload
+        self.unwritten.append(item)
+        self.pump()
+        return True
+
+    def end(self) -> None:
+        """No more events: the child sends what it has and exits after the end frame."""
+        if not self.ending:
+            self.ending = True
+            end = _Pending(None, essential=True)
+            end.frame = _END_FRAME
+            self.unwritten.append(end)
+        self.pump()
+
+    def pump(self) -> None:
+        """Write what the pipe takes now, never blocking; the feed closes after the end frame."""
+        while self.unwritten and self.feed_fd is not None:
+            head = self.unwritten[0]
+            try:
+                written = os.write(self.feed_fd, head.frame[self._offset :])
+            except BlockingIOError:
+                return
+            except OSError:  # the child is gone; what it did not get goes to the next child
+                self._close_feed()
+                return
+            self._offset += written
+            if self._offset < len(head.frame):
+                return
+            self.unwritten.popleft()
+            self._offset = 0
+            if head.event is not None:
+                self.count += 1
+            elif self.ending:
+                self._close_feed()
+
+    def take_unsent(self) -> list[_Pending]:
+        """Events never (fully) handed to the child, for the next one."""
+        left = [item for item in self.unwritten if item.event is not None]
+        self.unwritten.clear()
+        self._offset = 0
+        return left
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for item in self.unwritten if item.event is not None)
+
+    def wait(self, timeout: float) -> None:
+        """Return when the child exits, the feed can take more, or after ``timeout``."""
+        readable = [self.exit_fd if self.exit_fd is not None else self.status_fd]
+        writable = [self.feed_fd] if self.unwritten and self.feed_fd is not None else []
+        try:
+            ready, can_write, _ = select.select(readable, writable, [], max(0.0, timeout))
         except (OSError, ValueError):
-            ready = []
-        if ready and self.exit_fd is None:
+            ready, can_write = [], []
+        if ready and self.exit_fd is None and not can_write:
             # The status line comes just before the exit; do not spin on a readable pipe meanwhile.
             time.sleep(_POLL_FLOOR)
 
-    def read_status(self) -> str:
-        try:
-            ready, _, _ = select.select([self.status_fd], [], [], 0)
-            return os.read(self.status_fd, 1000).decode("utf-8", "replace") if ready else ""
-        except OSError:
-            return ""
+    def drain_status(self) -> None:
+        """Read what the child reported so far, never blocking."""
+        while True:
+            try:
+                ready, _, _ = select.select([self.status_fd], [], [], 0)
+                chunk = os.read(self.status_fd, 65536) if ready else b""
+            except OSError:
+                return
+            if not chunk:
+                return
+            self._status += chunk
+
+    @property
+    def delivered(self) -> int:
+        """Events the child confirmed sent (its final count when it wrote one, else its markers)."""
+        markers, _, final = self._status.partition(b"=")
+        counts = final.split(b" ", 1)[0].split(b"/")[0]
+        return int(counts) if counts.isdigit() else markers.count(_DELIVERED)
+
+    @property
+    def final_status(self) -> str:
+        """The child's last line ("<sent>/<total> <error>"), empty when it wrote none."""
+        return self._status.partition(b"=")[2].decode("utf-8", "replace")
+
+    def _close_feed(self) -> None:
+        if self.feed_fd is not None:
+            try:
+                os.close(self.feed_fd)
+            except OSError:
+                pass
+            self.feed_fd = None
 
     def close(self) -> None:
+        self._close_feed()
         for fd in (self.status_fd, self.exit_fd):
             if fd is not None:
                 try:
@@ -208,16 +374,8 @@ class _Child:
                     pass
 
 
-class _Pending:
-    __slots__ = ("essential", "event")
-
-    def __init__(self, event: Any, essential: bool) -> None:
-        self.event = event
-        self.essential = essential
-
-
 class ForkSender:
-    """One child at a time, each sending everything pending; submission order is kept."""
+    """One child per attempt where it can be: forked for the first event, fed the rest by a pipe."""
 
     mode = EmissionMode.FORK
 
@@ -240,17 +398,40 @@ class ForkSender:
         self.dropped = 0
 
     def submit(self, event: Any, *, essential: bool = True) -> bool:
-        """Queue ``event`` behind every earlier one; fork for what is pending if no child runs."""
+        """Hand ``event`` to the running child, or queue it behind every earlier one and fork."""
         if self._closed:
             return False
         self._reap_finished()
-        if len(self._queued) >= self._max_queue_size:
+        if self._waiting() >= self._max_queue_size:
             self._drop_one()
-        self._queued.append(_Pending(event, essential))
+        item = _Pending(event, essential)
+        child = self._child
+        if child is not None and not self._queued and child.feed(item):
+            return True
+        self._queued.append(item)
+        if child is not None and not child.ending:
+            child.end()  # order: this event and what follows go to the next child, after this one
         return self._advance()
 
+    def _waiting(self) -> int:
+        return len(self._queued) + (self._child.waiting if self._child is not None else 0)
+
     def _drop_one(self) -> None:
-        self.dropped = drop_one(self._queued, self.dropped)
+        unwritten = self._child.unwritten if self._child is not None else collections.deque()
+        # Frames not yet started are as droppable as queued events; never a partly written one.
+        candidates = [item for item in list(unwritten)[1:] if item.event is not None] + list(self._queued)
+        victim = next(
+            (item for item in candidates if not item.essential), candidates[0] if candidates else None
+        )
+        if victim is None:
+            return
+        if victim in self._queued:
+            self._queued.remove(victim)
+        else:
+            unwritten.remove(victim)
+        metrics.incr("emit.dropped")
+        self.dropped += 1
+        log.warning("OpenLineage send queue is full; dropped the oldest event (%d so far)", self.dropped)
 
     def _advance(self) -> bool:
         """Fork for everything queued when no child runs."""
@@ -261,17 +442,20 @@ class ForkSender:
         return self._fork(batch)
 
     def flush(self, deadline: Deadline) -> bool:
-        """Wait for every child and queued event, keeping a kill grace of ``deadline`` in reserve."""
+        """End the child's feed and wait for it (and what is queued), keeping a kill grace in reserve."""
         while True:
             self._reap_finished()
             self._advance()
-            if self._child is None and not self._queued:
+            child = self._child
+            if child is None and not self._queued:
                 return True
             remaining = deadline.remaining(reserve=KILL_GRACE_SECONDS)
             if remaining <= 0:
                 return False
-            # Woken by the child's exit; sliced so a deadline cut by SIGTERM is seen soon.
-            self._child.wait_exit(min(remaining, _WAIT_SLICE))
+            if child is not None:
+                child.end()
+                # Woken by the child's exit or a writable feed; sliced so a deadline cut by SIGTERM is seen.
+                child.wait(min(remaining, _WAIT_SLICE))
 
     def close(self, deadline: Deadline) -> bool:
         """Every child closes its own client before it exits, so closing is flushing and refusing more."""
@@ -283,42 +467,54 @@ class ForkSender:
         """Terminate and reap the running child within ``deadline``; queued events are abandoned."""
         if self._child is not None:
             grace = KILL_GRACE_SECONDS if deadline is None else min(KILL_GRACE_SECONDS, deadline.remaining())
-            self._terminate(self._child, grace)
+            child = self._child
+            child.take_unsent()
+            self._terminate(child, grace)
+            child.drain_status()
+            self.sent += child.delivered
+            child.close()
             self._child = None
         self._queued.clear()
 
     @property
     def pending(self) -> int:
         self._reap_finished()
-        return (self._child.count if self._child is not None else 0) + len(self._queued)
+        child = self._child
+        in_child = child.count - child.delivered + child.waiting if child is not None else 0
+        return in_child + len(self._queued)
 
     def child_pids(self) -> list[int]:
         return [self._child.pid] if self._child is not None else []
 
     def _fork(self, events: list[Any]) -> bool:
-        read_fd, write_fd = os.pipe()
+        status_read, status_write = os.pipe()
+        feed_read, feed_write = os.pipe()
         parent_pid = os.getpid()
         try:
             pid = os.fork()
         except OSError as err:
-            os.close(read_fd)
-            os.close(write_fd)
+            for fd in (status_read, status_write, feed_read, feed_write):
+                os.close(fd)
             log.warning("OpenLineage could not fork to send %d event(s): %s", len(events), err)
             self.failed += len(events)
             metrics.incr("emit.failed")
             return False
         if pid == 0:  # child
-            os.close(read_fd)
-            _child_main(events, self._client_factory, write_fd, parent_pid, self._close_timeout)
-        os.close(write_fd)
+            _child_main(
+                events, self._client_factory, status_write, feed_read, parent_pid, self._close_timeout
+            )
+        os.close(status_write)
+        os.close(feed_read)
         self.forks += 1
-        self._child = _Child(pid, read_fd, events)
+        self._child = _Child(pid, status_read, feed_write, events)
         return True
 
     def _reap_finished(self) -> None:
         child = self._child
         if child is None:
             return
+        child.pump()
+        child.drain_status()
         try:
             pid, status = os.waitpid(child.pid, os.WNOHANG)
         except ChildProcessError:
@@ -326,15 +522,17 @@ class ForkSender:
         if pid == 0:
             return
         self._child = None
+        # What the child never got (it ended early) goes to the next child, ahead of what is queued.
+        self._queued.extendleft(reversed(child.take_unsent()))
         self._report(child, os.waitstatus_to_exitcode(status))
 
     def _report(self, child: _Child, exit_code: int) -> None:
-        status = child.read_status()
+        child.drain_status()
         child.close()
-        counts, _, error = status.partition(" ")
-        sent = int(counts.split("/")[0]) if counts.split("/")[0].isdigit() else 0
+        sent = child.delivered
+        counts, _, error = child.final_status.partition(" ")
         self.sent += sent
-        self.failed += child.count - sent
+        self.failed += max(0, child.count - sent)
         if exit_code == 0:
             log.debug("Sent OpenLineage %s from child %d", child.description, child.pid)
         elif exit_code == 1:
@@ -354,9 +552,7 @@ class ForkSender:
             except ProcessLookupError:
                 pass
             if _reaped_within(child.pid, wait):
-                child.close()
                 return
-        child.close()
         log.warning("OpenLineage child %d could not be reaped; it was sent SIGKILL", child.pid)
 
 
