@@ -16,8 +16,10 @@ Made to be trusted on a noisy machine:
   LocalExecutor worker's ``cutime + cstime``: the runner and its reaped lineage children). "Added" is
   a run's per-task median over the same provider's disabled run *of the same round*; the table shows
   the median over rounds and the spread (min..max). Peak RSS of the task runners beside them.
-* A ratio ours / upstream is printed only where upstream's added figure stands above the noise floor
-  (twice the spread of the disabled baselines between rounds); else ``~`` (both within noise).
+* A ratio ours / upstream is printed only where upstream's added figure stands above its own noise
+  (twice the robust standard error of its median over rounds, from the MAD); else ``~``. The
+  healthy-path goals are printed last (thread <= 0.5x 2.20.3's thread mode, fork <= 2.20.3's thread
+  mode, task-runner CPU <= 2.20.3's in both modes). ``--report results.json`` re-prints a saved run.
 * Hung cells run ``--hung-rounds`` times (default 1): the added slot time must stay within one
   ``execution_timeout``.
 
@@ -48,6 +50,7 @@ from sampler import WorkloadSampler  # noqa: E402
 DAG_ID = "ol_bench"
 DURATION = re.compile(r"Workload finished.*?duration=([0-9.]+)")
 PROVIDERS = ("upstream", "ours")
+SINGLE_RUN_NOISE = 0.3  # seconds: what one run of one cell can be off by (the hung cells run once)
 
 
 class Lane:
@@ -130,27 +133,26 @@ def _ms(values: list[float]) -> str:
     return f"{med:+6.1f} ({min(values) * 1000:+.0f}..{max(values) * 1000:+.0f})"
 
 
-def _noise_floor(runs: list[dict]) -> float:
-    """Twice the largest spread of a provider's disabled per-task median between rounds (seconds)."""
-    spreads = []
-    for provider in PROVIDERS:
-        medians = [_per_task(r)[0] for r in runs if r["provider"] == provider and r["mode"] == "disabled"]
-        if len(medians) > 1:
-            spreads.append(max(medians) - min(medians))
-    return 2 * max(spreads, default=0.0)
+def _noise(values: list[float]) -> float:
+    """Twice the robust standard error of a median over rounds (1.2533 x 1.4826 x MAD / sqrt(n))."""
+    if len(values) < 2:
+        return SINGLE_RUN_NOISE
+    med = statistics.median(values)
+    mad = statistics.median(abs(v - med) for v in values)
+    return 2 * 1.2533 * 1.4826 * mad / len(values) ** 0.5
 
 
-def _ratio(ours: list[float], theirs: list[float], floor: float) -> str:
+def _ratio(ours: list[float], theirs: list[float]) -> str:
+    """ours / theirs of the medians, or '~' where theirs is not above its own noise (zero included)."""
     if not ours or not theirs:
         return "n/a"
     o, t = statistics.median(ours), statistics.median(theirs)
-    if t <= floor:
+    if t <= _noise(theirs):
         return "~"
     return f"{o / t:.2f}"
 
 
 def _print_tables(runs: list[dict], args: argparse.Namespace) -> None:
-    floor = _noise_floor(runs)
     print()
     print(
         f"{args.tasks} tasks x {args.rounds} rounds (healthy) / {args.hung_rounds} (hung), "
@@ -168,7 +170,6 @@ def _print_tables(runs: list[dict], args: argparse.Namespace) -> None:
                 f"({min(slots):.0f}..{max(slots):.0f}), CPU {statistics.median(cpus):6.1f} ms/task, "
                 f"RSS {statistics.median(r['peak_rss_kib'] for r in base) / 1024:.1f} MiB"
             )
-    print(f"noise floor (2 x spread of the disabled baselines): {floor * 1000:.1f} ms")
     print()
     header = (
         f"{'backend':8} {'mode':7} {'provider':9} {'slot +ms':>22} {'CPU +ms/task':>22} "
@@ -188,7 +189,8 @@ def _print_tables(runs: list[dict], args: argparse.Namespace) -> None:
             if not cell_runs:
                 continue
             a = added[provider]
-            events = f"{sum(r['events_delivered'] for r in cell_runs)}/{sum(r['events_expected'] for r in cell_runs)}"
+            delivered = sum(r["events_delivered"] for r in cell_runs)
+            events = f"{delivered}/{sum(r['events_expected'] for r in cell_runs)}"
             ok = f"{sum(r['tasks_succeeded'] for r in cell_runs)}/{sum(r['tasks_total'] for r in cell_runs)}"
             max_slot = f"{max(a['max']):.2f}" if a["max"] else "n/a"
             rss = f"{statistics.median(a['rss']):+.1f}" if a["rss"] else "n/a"
@@ -198,13 +200,41 @@ def _print_tables(runs: list[dict], args: argparse.Namespace) -> None:
             )
         o, u = added["ours"], added["upstream"]
         print(
-            f"{backend:8} {mode:7} {'ratio':9} {_ratio(o['wall'], u['wall'], floor):>22} "
-            f"{_ratio(o['cpu'], u['cpu'], floor):>22}"
+            f"{backend:8} {mode:7} {'ratio':9} {_ratio(o['wall'], u['wall']):>22} "
+            f"{_ratio(o['cpu'], u['cpu']):>22}"
         )
     print(
-        "(ratio = ours / upstream of the medians; '~' where upstream's figure is within the noise floor;"
-        f" hung: max slot +s must stay <= execution_timeout = {args.timeout} s)"
+        "(ratio = ours / upstream of the medians; '~' where upstream's figure is not above twice its"
+        " robust standard error over rounds)"
     )
+    _print_goals(runs, args)
+
+
+def _print_goals(runs: list[dict], args: argparse.Namespace) -> None:
+    """The healthy-path targets: thread <= 0.5x upstream thread, fork <= upstream thread, CPU <= upstream."""
+    upstream_thread = _added(runs, "upstream", "thread", "healthy")
+    rows = [
+        ("slot, thread: ours / upstream thread", "thread", "wall", upstream_thread["wall"], 0.5),
+        ("slot, fork: ours / upstream thread", "fork", "wall", upstream_thread["wall"], 1.0),
+        ("CPU, thread: ours / upstream thread", "thread", "cpu", upstream_thread["cpu"], 1.0),
+        (
+            "CPU, fork: ours / upstream fork",
+            "fork",
+            "cpu",
+            _added(runs, "upstream", "fork", "healthy")["cpu"],
+            1.0,
+        ),
+    ]
+    print()
+    print(f"{'healthy-path goal':40} {'ratio':>6} {'target':>7}  verdict")
+    for label, mode, field, theirs, target in rows:
+        ours = _added(runs, "ours", mode, "healthy")[field]
+        ratio = _ratio(ours, theirs)
+        verdict = "n/a" if ratio in ("~", "n/a") else ("met" if float(ratio) <= target else "NOT met")
+        print(f"{label:40} {ratio:>6} {'<= ' + str(target):>7}  {verdict}")
+    for mode in args.modes.split(","):
+        worst = max(_added(runs, "ours", mode, "hung")["max"], default=float("nan"))
+        print(f"hung, {mode}: worst task added {worst:.2f} s (execution_timeout {args.timeout} s)")
 
 
 def main() -> int:
@@ -224,7 +254,17 @@ def main() -> int:
     parser.add_argument("--modes", default="fork,thread")
     parser.add_argument("--seed", type=int, default=13, help="seed of the per-round shuffle")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "compare.json")
+    parser.add_argument("--report", type=Path, help="print the tables of a saved run (its JSON) and exit")
     args = parser.parse_args()
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        for key, value in saved["args"].items():
+            if key in ("tasks", "rounds", "hung_rounds", "timeout", "parallelism"):
+                setattr(args, key, int(value))
+            elif key in ("modes", "backends"):
+                setattr(args, key, value)
+        _print_tables(saved["runs"], args)
+        return 0
 
     began = time.monotonic()
     shuffle = random.Random(args.seed)

@@ -97,8 +97,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scheduler_loop.json")
+    parser.add_argument("--rounds", type=int, default=1, help="rounds of the three cases, interleaved")
     args = parser.parse_args()
-    rows = [_case(backend) for backend in ("disabled", "hung", "healthy")]
+    rows = [_case(backend) for _ in range(args.rounds) for backend in ("disabled", "hung", "healthy")]
     print()
     print(
         f"{'backend':9} {'runs':>4} {'all done s':>10} {'loops':>5} {'loop p50 ms':>11} {'p95 ms':>7} "

@@ -41,11 +41,10 @@ def _dump(profiles: list, path: str) -> None:
 
 def _profile_task_runner() -> None:
     import cProfile
+    import sys
     import threading
 
     import pluggy._hooks as hooks
-
-    import sys
 
     forked_at = time.perf_counter()
     inherited = sorted(m for m in sys.modules if m.split(".")[0] == "openlineage" or ".openlineage" in m)
@@ -91,7 +90,9 @@ def _profile_task_runner() -> None:
                             "threads": len(thread_profiles),
                             "inherited_modules": len(inherited),
                             "lineage_modules_at_exit": sum(
-                                1 for m in sys.modules if m.split(".")[0] == "openlineage" or ".openlineage" in m
+                                1
+                                for m in sys.modules
+                                if m.split(".")[0] == "openlineage" or ".openlineage" in m
                             ),
                             "seconds_alive": time.perf_counter() - forked_at,
                         },

@@ -56,7 +56,6 @@ _STATE_BY_EVENT = {"START": "running", "COMPLETE": "success", "FAIL": "failed", 
 # sender's queue): a task running thousands of statements is bounded, START and the terminal event
 # are never the ones dropped.
 MAX_ATTEMPT_EVENTS = 4096
-MAX_WAITING_EXTRAS = MAX_ATTEMPT_EVENTS
 
 
 def _ti_state(event_name: str) -> Any:
@@ -159,11 +158,11 @@ class TaskLineage:
         An event emitted by task code (public API, a provider's own query events) during the attempt.
 
         It joins the attempt's sender, so the terminal deadline bounds it too. Safe from any thread;
-        only the task runner's main thread touches the sender. At most ``MAX_WAITING_EXTRAS`` wait;
+        only the task runner's main thread touches the sender. At most ``MAX_ATTEMPT_EVENTS`` wait;
         beyond that the oldest is dropped and counted.
         """
         with self._extra_lock:
-            if len(self._extra_events) >= MAX_WAITING_EXTRAS:
+            if len(self._extra_events) >= MAX_ATTEMPT_EVENTS:
                 self._extra_events.popleft()
                 self._extras_dropped += 1
                 metrics.incr("emit.dropped")
@@ -242,7 +241,10 @@ class TaskLineage:
     def finish(self) -> None:
         """Before the task runner stops: nothing may be left running (a child is reaped)."""
         emission = self._emission
-        if emission is not None and emission.mode is EmissionMode.FORK:
-            now = FixedDeadline(0)
-            if not emission.sender.flush(now):
-                emission.sender.abandon(FixedDeadline(0.5))
+        if emission is None or emission.mode is not EmissionMode.FORK:
+            return
+        sender = emission.sender
+        # Nothing outstanding: the idle child is told to end (no new fork can start here). Else it
+        # is terminated: the runner is stopping and the terminal phase already had its deadline.
+        if sender.pending or not sender.close(FixedDeadline(0.6)):
+            sender.abandon(FixedDeadline(0.5))

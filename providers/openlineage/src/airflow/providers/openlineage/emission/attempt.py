@@ -159,9 +159,7 @@ class AttemptEmission:
 
     def summary(self) -> str:
         """The one line a task log ends with: what was sent, what was not, and the time lineage added."""
-        sent = getattr(self.sender, "sent", 0)
-        failed = getattr(self.sender, "failed", 0)
-        dropped = getattr(self.sender, "dropped", 0)
+        sent, failed, dropped = self.sender.sent, self.sender.failed, self.sender.dropped
         parts = [
             f"{count} {what}"
             for count, what in (

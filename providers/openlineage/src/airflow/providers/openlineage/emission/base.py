@@ -66,6 +66,9 @@ class EventSender(Protocol):
     """Sends finished events; never blocks its caller past the deadline it is given."""
 
     mode: EmissionMode
+    sent: int  # delivered to the transport
+    failed: int  # the transport raised, or a child could not be forked
+    dropped: int  # pushed out of a full queue
 
     def submit(self, event: OpenLineageEvent, *, essential: bool = True) -> bool: ...
 
