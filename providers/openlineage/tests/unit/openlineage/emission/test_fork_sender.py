@@ -1,4 +1,4 @@
-"""Fork sender specifics: one fed child per attempt, killed and reaped, no inherited channel, parent re-check."""
+"""Fork sender specifics: one fed child per attempt, killed and reaped, no inherited channel."""
 
 from __future__ import annotations
 
