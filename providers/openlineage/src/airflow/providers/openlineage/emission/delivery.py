@@ -26,6 +26,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from airflow.providers.openlineage.emission import metrics
@@ -67,14 +68,31 @@ class Queued(Protocol):
     essential: bool
 
 
-def drop_one(queue: collections.deque[Any], dropped_so_far: int) -> int:
+def drop_one(
+    queues: Sequence[collections.deque[Any]], dropped_so_far: int, protected: tuple[Any, ...] = ()
+) -> int:
     """
-    Make room in a full queue: drop its oldest extra event, or its oldest event when all are essential.
+    Make room: drop the oldest extra event of ``queues`` (read in order, oldest first), or the oldest
+    event when all are essential; never one of ``protected``.
 
     Returns the new count of dropped events; one WARNING line per drop, never the payload.
     """
-    victim = next((item for item in queue if not item.essential), queue[0])
-    queue.remove(victim)
+    first = victim = None
+    for queue in queues:
+        for item in queue:
+            if any(item is kept for kept in protected):
+                continue
+            first = first or (queue, item)
+            if not item.essential:
+                victim = (queue, item)
+                break
+        if victim is not None:
+            break
+    victim = victim or first
+    if victim is None:
+        return dropped_so_far
+    queue, item = victim
+    queue.remove(item)
     metrics.incr("emit.dropped")
     log.warning("OpenLineage send queue is full; dropped the oldest event (%d so far)", dropped_so_far + 1)
     return dropped_so_far + 1

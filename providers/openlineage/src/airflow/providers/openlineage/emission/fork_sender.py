@@ -63,6 +63,7 @@ from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
 from airflow.providers.openlineage.emission.delivery import (
     close_client,
     describe_event,
+    drop_one,
     send_event,
 )
 
@@ -158,7 +159,7 @@ def _read_exactly(fd: int, size: int) -> bytes | None:
 
 
 def _frames(feed_fd: int):
-    """Events the parent writes after the fork, until the end frame or end of file."""
+    """Pickled events the parent writes after the fork, until the end frame or end of file."""
     while True:
         header = _read_exactly(feed_fd, _FRAME_HEADER.size)
         if header is None:
@@ -318,7 +319,18 @@ class _Child:
 
     @property
     def waiting(self) -> int:
-        return sum(1 for item in self.unwritten if item.event is not None)
+        """Events not yet (fully) written; the end frame, always last, is not one."""
+        ends = 1 if self.unwritten and self.unwritten[-1].event is None else 0
+        return len(self.unwritten) - ends
+
+    @property
+    def undroppable(self) -> tuple[_Pending, ...]:
+        """A frame partly written belongs to the child already; the end frame is not an event."""
+        last = self.unwritten[-1] if self.unwritten else None
+        kept: tuple[_Pending, ...] = (last,) if last is not None and last.event is None else ()
+        if self.unwritten and self._offset:
+            kept += (self.unwritten[0],)
+        return kept
 
     def wait(self, timeout: float) -> None:
         """Return when the child exits, the feed can take more, or after ``timeout``."""
@@ -417,21 +429,10 @@ class ForkSender:
         return len(self._queued) + (self._child.waiting if self._child is not None else 0)
 
     def _drop_one(self) -> None:
-        unwritten = self._child.unwritten if self._child is not None else collections.deque()
-        # Frames not yet started are as droppable as queued events; never a partly written one.
-        candidates = [item for item in list(unwritten)[1:] if item.event is not None] + list(self._queued)
-        victim = next(
-            (item for item in candidates if not item.essential), candidates[0] if candidates else None
-        )
-        if victim is None:
-            return
-        if victim in self._queued:
-            self._queued.remove(victim)
-        else:
-            unwritten.remove(victim)
-        metrics.incr("emit.dropped")
-        self.dropped += 1
-        log.warning("OpenLineage send queue is full; dropped the oldest event (%d so far)", self.dropped)
+        child = self._child
+        unwritten = child.unwritten if child is not None else collections.deque()
+        protected = child.undroppable if child is not None else ()
+        self.dropped = drop_one([unwritten, self._queued], self.dropped, protected)
 
     def _advance(self) -> bool:
         """Fork for everything queued when no child runs."""

@@ -113,7 +113,7 @@ class ThreadSender:
         return self._ensure_thread()
 
     def _drop_one(self) -> None:
-        self.dropped = drop_one(self._queue, self.dropped)
+        self.dropped = drop_one([self._queue], self.dropped)
 
     def flush(self, deadline: Deadline) -> bool:
         """Wait, at most until ``deadline``, until nothing is queued or in flight."""
