@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 _CONFIG_SECTION = "openlineage"
 DEFAULT_EXECUTION_TIMEOUT = 10
 DEFAULT_POOL_SIZE = 1
+DEFAULT_SPOOL_MAX_SIZE_MB = 256
 
 _TRUE_WORDS = frozenset({"true", "t", "1", "yes", "y", "on"})
 _FALSE_WORDS = frozenset({"false", "f", "0", "no", "n", "off", ""})
@@ -274,6 +275,18 @@ def include_full_task_info() -> bool:
 def debug_mode() -> bool:
     """[openlineage] debug_mode."""
     return _get_bool("debug_mode")
+
+
+@_memoise
+def spool_dir() -> str:
+    """[openlineage] spool_dir: where undeliverable events are kept for replay; empty = no spool."""
+    return _get("spool_dir", "").strip()
+
+
+@_memoise
+def spool_max_size_mb() -> int:
+    """[openlineage] spool_max_size_mb (at least 1)."""
+    return _get_int("spool_max_size_mb", DEFAULT_SPOOL_MAX_SIZE_MB, minimum=1)
 
 
 @_memoise

@@ -40,6 +40,8 @@ from airflow.providers.openlineage.emission.attempt import AttemptEmission, task
 from airflow.providers.openlineage.emission.base import EmissionMode, EventSender, OpenLineageEvent
 from airflow.providers.openlineage.emission.deadline import AttemptDeadline, FixedDeadline
 from airflow.providers.openlineage.emission.fork_sender import ForkSender
+from airflow.providers.openlineage.emission.spool import Spool, configured_spool
+from airflow.providers.openlineage.emission.spooling import Spooling
 from airflow.providers.openlineage.emission.thread_sender import ThreadSender
 from airflow.providers.openlineage.events import build_task_event, utcnow
 from airflow.providers.openlineage.extractors.base import OperatorLineage
@@ -83,11 +85,25 @@ def _conf_and_params(task_instance: Any) -> list[Any]:
     return found
 
 
-def make_sender(mode: EmissionMode, client_factory: Callable[[], Any], close_timeout: float) -> EventSender:
-    """The task-event sender for ``mode``."""
+def make_sender(
+    mode: EmissionMode, client_factory: Callable[[], Any], close_timeout: float, spool: Spool | None = None
+) -> EventSender:
+    """The task-event sender for ``mode``; with a spool, what cannot be delivered is kept on disk."""
     if mode is EmissionMode.THREAD:
-        return ThreadSender(client_factory, name="openlineage-task-sender", max_queue_size=MAX_ATTEMPT_EVENTS)
-    return ForkSender(client_factory, close_timeout=close_timeout, max_queue_size=MAX_ATTEMPT_EVENTS)
+        return ThreadSender(
+            client_factory,
+            name="openlineage-task-sender",
+            max_queue_size=MAX_ATTEMPT_EVENTS,
+            spooling=Spooling(spool),
+            replay_on_close=True,
+        )
+    return ForkSender(
+        client_factory,
+        close_timeout=close_timeout,
+        max_queue_size=MAX_ATTEMPT_EVENTS,
+        spooling=Spooling(spool),
+        replay_on_close=True,
+    )
 
 
 class TaskLineage:
@@ -139,7 +155,9 @@ class TaskLineage:
             else:
                 timeout = conf.execution_timeout()
                 mode = EmissionMode.THREAD if conf.execute_in_thread() else EmissionMode.FORK
-                sender = make_sender(mode, self._client_factory, close_timeout=timeout)
+                sender = make_sender(
+                    mode, self._client_factory, close_timeout=timeout, spool=configured_spool()
+                )
                 self._emission = AttemptEmission(sender, AttemptDeadline(timeout, task_success_overtime()))
                 self._finished = False
         return self._emission

@@ -160,10 +160,13 @@ class AttemptEmission:
     def summary(self) -> str:
         """The one line a task log ends with: what was sent, what was not, and the time lineage added."""
         sent, failed, dropped = self.sender.sent, self.sender.failed, self.sender.dropped
+        spooled = self.sender.spooled
+        abandoned = max(0, self.abandoned - spooled)
         parts = [
             f"{count} {what}"
             for count, what in (
-                (self.abandoned, "abandoned at the deadline"),
+                (spooled, "spooled for later delivery"),
+                (abandoned, "abandoned at the deadline"),
                 (failed, "failed"),
                 (dropped, "dropped (queue full)"),
                 (self.not_built, "not built"),

@@ -23,7 +23,9 @@ one run go to one worker and keep their order. Submitting never blocks the calle
 full its oldest event is dropped and counted. A worker whose thread died is restarted on the next
 submit. At interpreter exit the workers get one ``execution_timeout`` deadline, together, to send what
 they hold and close their clients (a buffering transport delivers its queue then); what is left is
-counted and logged (never the payloads).
+counted and logged (never the payloads). With a spool (``[openlineage] spool_dir``) what the workers
+cannot deliver (backend error, full queue, exit drain timeout) is kept on disk instead, and a
+:class:`~.replay.BackgroundReplayer` thread sends spooled events, from every process, again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
+from airflow.providers.openlineage.emission.replay import BackgroundReplayer
+from airflow.providers.openlineage.emission.spool import Spool, configured_spool
+from airflow.providers.openlineage.emission.spooling import Spooling
 from airflow.providers.openlineage.emission.thread_sender import ThreadSender
 
 log = logging.getLogger(__name__)
@@ -50,13 +55,22 @@ class BackgroundEmitter:
         workers: int,
         drain_timeout: float,
         max_queue_size: int = 1000,
+        spool: Spool | None = None,
     ) -> None:
         self._workers = [
-            ThreadSender(client_factory, name=f"openlineage-emitter-{i}", max_queue_size=max_queue_size)
+            ThreadSender(
+                client_factory,
+                name=f"openlineage-emitter-{i}",
+                max_queue_size=max_queue_size,
+                spooling=Spooling(spool),
+            )
             for i in range(max(1, workers))
         ]
         self._drain_timeout = drain_timeout
         self._closed = False
+        self.replayer = BackgroundReplayer(spool, client_factory) if spool is not None else None
+        if self.replayer is not None:
+            self.replayer.start()
         atexit.register(self.shutdown)
 
     def submit(self, event: Any) -> bool:
@@ -87,6 +101,7 @@ class BackgroundEmitter:
             "sent": sum(w.sent for w in self._workers),
             "failed": sum(w.failed for w in self._workers),
             "dropped": sum(w.dropped for w in self._workers),
+            "spooled": sum(w.spooled for w in self._workers),
             "pending": sum(w.pending for w in self._workers),
         }
 
@@ -99,10 +114,17 @@ class BackgroundEmitter:
         deadline = FixedDeadline(self._drain_timeout)
         for worker in self._workers:  # each close starts the worker's own close; then they run together
             worker.begin_close(deadline)
+        if self.replayer is not None:
+            self.replayer.stop()
+        spooled_before = sum(w.spooled for w in self._workers)
         for worker in self._workers:
-            worker.close(deadline)
-        left = sum(w.pending for w in self._workers)
-        if left:
+            if not worker.close(deadline):
+                worker.abandon(deadline)  # with a spool, what is left is written to disk
+        spooled = sum(w.spooled for w in self._workers) - spooled_before
+        left = sum(w.pending for w in self._workers) - spooled
+        if spooled:
+            log.warning("OpenLineage: %d event(s) not sent before shutdown were spooled for replay", spooled)
+        if left > 0:
             log.warning("OpenLineage: %d event(s) not sent before shutdown (backend too slow or down)", left)
 
 
@@ -121,5 +143,6 @@ def get_background_emitter(client_factory: Callable[[], Any]) -> BackgroundEmitt
                 client_factory,
                 workers=conf.dag_state_change_process_pool_size(),
                 drain_timeout=conf.execution_timeout(),
+                spool=configured_spool(),
             )
         return _emitter

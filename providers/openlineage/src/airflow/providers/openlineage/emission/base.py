@@ -68,7 +68,8 @@ class EventSender(Protocol):
     mode: EmissionMode
     sent: int  # delivered to the transport
     failed: int  # the transport raised, or a child could not be forked
-    dropped: int  # pushed out of a full queue
+    dropped: int  # pushed out of a full queue (and not spooled)
+    spooled: int  # kept in the spool for later delivery (``[openlineage] spool_dir``)
 
     def submit(self, event: OpenLineageEvent, *, essential: bool = True) -> bool: ...
 

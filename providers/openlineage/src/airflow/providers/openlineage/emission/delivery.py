@@ -26,7 +26,7 @@ from __future__ import annotations
 import collections
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from airflow.providers.openlineage.emission import metrics
@@ -69,13 +69,17 @@ class Queued(Protocol):
 
 
 def drop_one(
-    queues: Sequence[collections.deque[Any]], dropped_so_far: int, protected: tuple[Any, ...] = ()
+    queues: Sequence[collections.deque[Any]],
+    dropped_so_far: int,
+    protected: tuple[Any, ...] = (),
+    keep: Callable[[Any], bool] | None = None,
 ) -> int:
     """
-    Make room: drop the oldest extra event of ``queues`` (read in order, oldest first), or the oldest
-    event when all are essential; never one of ``protected``.
+    Make room: take out the oldest extra event of ``queues`` (read in order, oldest first), or the
+    oldest event when all are essential; never one of ``protected``.
 
-    Returns the new count of dropped events; one WARNING line per drop, never the payload.
+    ``keep`` may save the event elsewhere (the spool); only when it does not is the event counted as
+    dropped (one WARNING line per drop, never the payload). Returns the new count of dropped events.
     """
     first = victim = None
     for queue in queues:
@@ -93,6 +97,9 @@ def drop_one(
         return dropped_so_far
     queue, item = victim
     queue.remove(item)
+    if keep is not None and keep(item):
+        log.debug("OpenLineage send queue is full; the oldest event went to the spool")
+        return dropped_so_far
     metrics.incr("emit.dropped")
     log.warning("OpenLineage send queue is full; dropped the oldest event (%d so far)", dropped_so_far + 1)
     return dropped_so_far + 1

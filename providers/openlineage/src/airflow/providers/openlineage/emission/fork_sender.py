@@ -38,6 +38,10 @@ A child:
    the end frame (or end of file), *closes the client* (a buffering transport delivers what it
    queued only then), writes one status line and always leaves through ``os._exit``.
 
+With a spool (``emission.spooling``) the child spools what the transport rejects and says so (one
+marker per event: sent, spooled or failed); after its own events it replays a few spooled ones. What
+the child never confirmed when the deadline ends it is spooled by the parent, after the child is gone.
+
 Exit codes: 0 all sent, 1 the transport failed for some (the status line says why), 2 internal error.
 The parent writes without blocking and waits (on the child's pidfd) only until the deadline less a
 kill grace, then SIGTERMs, SIGKILLs and reaps, all before the deadline: no zombie, no orphan.
@@ -60,12 +64,10 @@ from typing import Any
 
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
-from airflow.providers.openlineage.emission.delivery import (
-    close_client,
-    describe_event,
-    drop_one,
-    send_event,
-)
+from airflow.providers.openlineage.emission.deadline import FixedDeadline
+from airflow.providers.openlineage.emission.delivery import close_client, describe_event, drop_one
+from airflow.providers.openlineage.emission.replay import TASK_REPLAY_BUDGET_SECONDS
+from airflow.providers.openlineage.emission.spooling import SENT, Spooling
 
 try:  # imported here, not in the child: a child imports nothing
     import setproctitle
@@ -84,8 +86,12 @@ _REAP_AFTER_KILL = 1.0
 _FALLBACK_MAX_FD = 65536
 _FRAME_HEADER = struct.Struct(">I")
 _END_FRAME = _FRAME_HEADER.pack(0)
-# Status pipe: one marker byte per delivered event, then "=<sent>/<total> <error>" before the exit.
+# Status pipe: one marker byte per event (delivered, spooled, failed), in order, then "=<error>" when
+# the child's own events are done (a backlog replay may follow).
 _DELIVERED = b"+"
+_SPOOLED = b"s"
+_FAILED = b"x"
+_MARKERS = (_DELIVERED, _SPOOLED, _FAILED)
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -187,14 +193,17 @@ def _child_main(
     feed_fd: int,
     parent_pid: int,
     close_timeout: float,
+    spooling: Spooling,
+    replay_after: bool,
 ) -> None:
-    code, status = 2, "internal error"
+    code = 2
     try:
         _isolate_child((status_fd, feed_fd), parent_pid)
         _set_title()
         # Logging handlers point at closed descriptors now; keep the client quiet.
         logging.disable(logging.CRITICAL)
-        sent, total, error = 0, len(events), ""
+        error = ""
+        all_sent = True
         try:
             client = client_factory()
         except Exception as err:  # noqa: BLE001 - reported to the parent, which logs it
@@ -203,31 +212,36 @@ def _child_main(
         os.set_blocking(status_fd, False)  # the parent drains it; a full pipe only loses a marker
 
         def send(event: Any) -> None:
-            nonlocal sent, error
-            if client is None:
-                return
+            nonlocal error, all_sent
+            marker = _FAILED
             try:
-                send_event(client, event)
-                sent += 1
-                _write_status(status_fd, _DELIVERED)
+                if client is None:
+                    marker = _SPOOLED if spooling.keep(event, "no client could be built") else _FAILED
+                else:
+                    marker = _DELIVERED if spooling.deliver(client, event) == SENT else _SPOOLED
             except Exception as err:  # noqa: BLE001 - the next event may still go through
                 error = error or f"{type(err).__name__}: {err}"
+            all_sent = all_sent and marker == _DELIVERED
+            _write_status(status_fd, marker)
 
         for event in events:
             send(event)
         for payload in _frames(feed_fd):
-            total += 1
             try:
                 event = pickle.loads(payload)
             except Exception as err:  # noqa: BLE001 - one unreadable frame loses only itself
                 error = error or f"{type(err).__name__}: {err}"
+                all_sent = False
+                _write_status(status_fd, _FAILED)
                 continue
             send(event)
-        if client is not None and not close_client(client, close_timeout):
+        closed = client is None or close_client(client, close_timeout)
+        if not closed:
             error = error or "the client did not deliver its buffered events before closing"
-        code = 0 if sent == total and not error else 1
-        status = f"={sent}/{total} {error}"[:500]
-        _write_status(status_fd, status.encode("utf-8", "replace"))
+        code = 0 if all_sent and closed and not error else 1
+        _write_status(status_fd, f"={error}"[:500].encode("utf-8", "replace"))
+        if replay_after and client is not None and code == 0:
+            spooling.replay_backlog(client_factory, FixedDeadline(TASK_REPLAY_BUDGET_SECONDS))
     except BaseException:  # noqa: BLE001 - nothing may escape a forked child
         pass
     finally:
@@ -260,7 +274,7 @@ class _Child:
         self.feed_fd: int | None = feed_fd
         os.set_blocking(feed_fd, False)
         self.exit_fd = _open_pidfd(pid)
-        self.count = len(events)  # events the child has been given (initial batch + written frames)
+        self.given: list[Any] = list(events)  # in order: the initial batch, then each frame written
         self.unwritten: collections.deque[_Pending] = collections.deque()
         self._offset = 0  # bytes of unwritten[0] already written
         self.ending = False  # the end frame is queued: nothing more may be fed
@@ -306,7 +320,7 @@ class _Child:
             self.unwritten.popleft()
             self._offset = 0
             if head.event is not None:
-                self.count += 1
+                self.given.append(head.event)
             elif self.ending:
                 self._close_feed()
 
@@ -357,15 +371,38 @@ class _Child:
             self._status += chunk
 
     @property
+    def count(self) -> int:
+        """Events the child has been given."""
+        return len(self.given)
+
+    @property
+    def _markers(self) -> bytes:
+        return self._status.partition(b"=")[0]
+
+    @property
     def delivered(self) -> int:
-        """Events the child confirmed sent (its final count when it wrote one, else its markers)."""
-        markers, _, final = self._status.partition(b"=")
-        counts = final.split(b" ", 1)[0].split(b"/")[0]
-        return int(counts) if counts.isdigit() else markers.count(_DELIVERED)
+        """Events the child confirmed sent."""
+        return self._markers.count(_DELIVERED)
+
+    @property
+    def spooled(self) -> int:
+        """Events the child spooled itself (the transport rejected them)."""
+        return self._markers.count(_SPOOLED)
+
+    @property
+    def unconfirmed(self) -> list[Any]:
+        """Events given to the child it has not reported on, in order (in flight or not read yet)."""
+        reported = sum(self._markers.count(marker) for marker in _MARKERS)
+        return self.given[reported:]
+
+    @property
+    def own_events_done(self) -> bool:
+        """The child wrote its final line: its own events are settled (a replay may still run)."""
+        return b"=" in self._status
 
     @property
     def final_status(self) -> str:
-        """The child's last line ("<sent>/<total> <error>"), empty when it wrote none."""
+        """The error the child reported for its own events, empty when none (or no line yet)."""
         return self._status.partition(b"=")[2].decode("utf-8", "replace")
 
     def _close_feed(self) -> None:
@@ -397,10 +434,14 @@ class ForkSender:
         *,
         close_timeout: float = 10.0,
         max_queue_size: int = DEFAULT_QUEUE_SIZE,
+        spooling: Spooling | None = None,
+        replay_on_close: bool = True,
     ) -> None:
         self._client_factory = client_factory
         self._close_timeout = close_timeout
         self._max_queue_size = max(1, max_queue_size)
+        self.spooling = spooling or Spooling(None)
+        self._replay_on_close = replay_on_close
         self._child: _Child | None = None
         self._queued: collections.deque[_Pending] = collections.deque()
         self._closed = False
@@ -408,6 +449,12 @@ class ForkSender:
         self.sent = 0
         self.failed = 0
         self.dropped = 0
+        self._child_spooled = 0
+
+    @property
+    def spooled(self) -> int:
+        """Spooled by a child (the transport failed) or by this process (deadline, full queue)."""
+        return self._child_spooled + self.spooling.spooled
 
     def submit(self, event: Any, *, essential: bool = True) -> bool:
         """Hand ``event`` to the running child, or queue it behind every earlier one and fork."""
@@ -432,7 +479,11 @@ class ForkSender:
         child = self._child
         unwritten = child.unwritten if child is not None else collections.deque()
         protected = child.undroppable if child is not None else ()
-        self.dropped = drop_one([unwritten, self._queued], self.dropped, protected)
+        keep = self._keep_dropped if self.spooling.enabled else None
+        self.dropped = drop_one([unwritten, self._queued], self.dropped, protected, keep=keep)
+
+    def _keep_dropped(self, item: _Pending) -> bool:
+        return self.spooling.keep(item.event, "the send queue was full")
 
     def _advance(self) -> bool:
         """Fork for everything queued when no child runs."""
@@ -450,8 +501,11 @@ class ForkSender:
             child = self._child
             if child is None and not self._queued:
                 return True
-            remaining = deadline.remaining(reserve=KILL_GRACE_SECONDS)
+            remaining = deadline.remaining(reserve=KILL_GRACE_SECONDS + self.spooling.reserve)
             if remaining <= 0:
+                if child is not None and not self._queued and child.own_events_done:
+                    self._end_replay(child)  # only its backlog replay is left: stop it, nothing is lost
+                    return True
                 return False
             if child is not None:
                 child.end()
@@ -465,23 +519,44 @@ class ForkSender:
         return done
 
     def abandon(self, deadline: Deadline | None = None) -> None:
-        """Terminate and reap the running child within ``deadline``; queued events are abandoned."""
+        """
+        Terminate and reap the running child within ``deadline``; what it never confirmed and what is
+        queued are spooled (with a spool, in what the deadline has left) or abandoned.
+        """
+        unsent: list[Any] = []
         if self._child is not None:
-            grace = KILL_GRACE_SECONDS if deadline is None else min(KILL_GRACE_SECONDS, deadline.remaining())
+            reserve = self.spooling.reserve
+            grace = (
+                KILL_GRACE_SECONDS
+                if deadline is None
+                else min(KILL_GRACE_SECONDS, deadline.remaining(reserve=reserve))
+            )
             child = self._child
-            child.take_unsent()
+            not_written = child.take_unsent()
             self._terminate(child, grace)
             child.drain_status()
             self.sent += child.delivered
+            self._child_spooled += child.spooled
+            unsent = child.unconfirmed + [item.event for item in not_written]
             child.close()
             self._child = None
+        unsent += [item.event for item in self._queued]
         self._queued.clear()
+        if unsent and deadline is not None:
+            self.spooling.keep_all(unsent, "the deadline passed before it was sent", deadline)
+
+    def _end_replay(self, child: _Child) -> None:
+        self._terminate(child, 0.0)
+        child.drain_status()
+        self._settle(child)
+        child.close()
+        self._child = None
 
     @property
     def pending(self) -> int:
         self._reap_finished()
         child = self._child
-        in_child = child.count - child.delivered + child.waiting if child is not None else 0
+        in_child = len(child.unconfirmed) + child.waiting if child is not None else 0
         return in_child + len(self._queued)
 
     def child_pids(self) -> list[int]:
@@ -502,7 +577,14 @@ class ForkSender:
             return False
         if pid == 0:  # child
             _child_main(
-                events, self._client_factory, status_write, feed_read, parent_pid, self._close_timeout
+                events,
+                self._client_factory,
+                status_write,
+                feed_read,
+                parent_pid,
+                self._close_timeout,
+                self.spooling,
+                self._replay_on_close,
             )
         os.close(status_write)
         os.close(feed_read)
@@ -527,16 +609,27 @@ class ForkSender:
         self._queued.extendleft(reversed(child.take_unsent()))
         self._report(child, os.waitstatus_to_exitcode(status))
 
+    def _settle(self, child: _Child) -> None:
+        self.sent += child.delivered
+        self._child_spooled += child.spooled
+        self.failed += max(0, child.count - child.delivered - child.spooled)
+
     def _report(self, child: _Child, exit_code: int) -> None:
         child.drain_status()
         child.close()
-        sent = child.delivered
-        counts, _, error = child.final_status.partition(" ")
-        self.sent += sent
-        self.failed += max(0, child.count - sent)
+        self._settle(child)
+        counts = f"{child.delivered}/{child.count}"
+        error = child.final_status
+        if child.spooled:
+            log.info(
+                "OpenLineage: %d of %s spooled for later delivery (%s)",
+                child.spooled,
+                child.description,
+                error.strip() or "an earlier event of its run is spooled",
+            )
         if exit_code == 0:
             log.debug("Sent OpenLineage %s from child %d", child.description, child.pid)
-        elif exit_code == 1:
+        elif exit_code == 1 and child.count > child.delivered + child.spooled:
             log.warning(
                 "Failed to send OpenLineage %s (%s sent): %s", child.description, counts, error.strip()
             )

@@ -18,7 +18,8 @@
 Metrics of the emission path, sent through Airflow's ``Stats`` (StatsD / OpenTelemetry).
 
 Names, all prefixed ``ol.``: ``emit.success``, ``emit.failed``, ``emit.dropped``, ``emit.timeout``,
-``emit.worker_replaced`` (counters) and ``emit.duration`` (timer). The docs' metrics reference lists
+``emit.worker_replaced``, ``spool.spooled``, ``spool.replayed``, ``spool.dropped.<reason>`` (counters),
+``spool.bytes`` (gauge) and ``emit.duration`` (timer). The docs' metrics reference lists
 what each counts. Reporting a metric never raises.
 """
 
@@ -54,5 +55,14 @@ def timing(name: str, seconds: float) -> None:
         stats = _stats()
         if stats is not None:
             stats.timing(_PREFIX + name, seconds * 1000)
+    except Exception:  # noqa: BLE001 - metrics are best effort
+        pass
+
+
+def gauge(name: str, value: float) -> None:
+    try:
+        stats = _stats()
+        if stats is not None:
+            stats.gauge(_PREFIX + name, value)
     except Exception:  # noqa: BLE001 - metrics are best effort
         pass

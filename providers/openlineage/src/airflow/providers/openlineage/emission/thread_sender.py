@@ -25,8 +25,11 @@ The thread builds its client from an already resolved configuration, so it never
 and never touches the Task SDK supervisor channel. A failed send is one WARNING line and the thread goes
 on. ``close(deadline)`` has the thread itself close the client after the last event (the client's
 ``close`` may block, e.g. ``async_http`` joins its worker), and the caller waits only until the
-deadline. After ``fork()`` every sender in the child starts empty (``os.register_at_fork``): the
-parent's thread, locks and queue do not exist there.
+deadline. With a spool (``emission.spooling``) an event the transport rejected, one pushed out of a
+full queue, and what ``abandon`` finds unsent are written to disk instead of being lost; a task's
+sender then also replays a few spooled events after its own, within its deadline. After ``fork()``
+every sender in the child starts empty (``os.register_at_fork``): the parent's thread, locks and
+queue do not exist there.
 """
 
 from __future__ import annotations
@@ -41,12 +44,8 @@ from typing import Any
 
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
-from airflow.providers.openlineage.emission.delivery import (
-    close_client,
-    describe_event,
-    drop_one,
-    send_event,
-)
+from airflow.providers.openlineage.emission.delivery import close_client, describe_event, drop_one
+from airflow.providers.openlineage.emission.spooling import SENT, Spooling
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +76,14 @@ class ThreadSender:
         *,
         name: str = "openlineage-sender",
         max_queue_size: int = DEFAULT_QUEUE_SIZE,
+        spooling: Spooling | None = None,
+        replay_on_close: bool = False,
     ) -> None:
         self._client_factory = client_factory
         self._name = name
         self._max_queue_size = max(1, max_queue_size)
+        self.spooling = spooling or Spooling(None)
+        self._replay_on_close = replay_on_close
         self.sent = 0
         self.failed = 0
         self.dropped = 0
@@ -93,10 +96,13 @@ class ThreadSender:
         self._queue: collections.deque[_Item] = collections.deque()
         self._cond = threading.Condition()
         self._in_flight = 0
+        self._current: _Item | None = None
+        self._abandoned = False
         self._thread: threading.Thread | None = None
         self._pid = os.getpid()
         self._closing: Deadline | None = None
         self._closed = threading.Event()
+        self._own_closed = threading.Event()  # the client closed; a backlog replay may still run
         self._close_ok = False
 
     # -- producer side -------------------------------------------------------------------------
@@ -112,14 +118,23 @@ class ThreadSender:
             self._cond.notify_all()
         return self._ensure_thread()
 
+    @property
+    def spooled(self) -> int:
+        return self.spooling.spooled
+
     def _drop_one(self) -> None:
-        self.dropped = drop_one([self._queue], self.dropped)
+        keep = self._keep_dropped if self.spooling.enabled else None
+        self.dropped = drop_one([self._queue], self.dropped, keep=keep)
+
+    def _keep_dropped(self, item: _Item) -> bool:
+        event = _built(item.payload)
+        return event is not None and self.spooling.keep(event, "the send queue was full")
 
     def flush(self, deadline: Deadline) -> bool:
         """Wait, at most until ``deadline``, until nothing is queued or in flight."""
         with self._cond:
             while self._queue or self._in_flight:
-                remaining = deadline.remaining()
+                remaining = deadline.remaining(self.spooling.reserve)
                 if remaining <= 0 or not self.is_alive():
                     return False
                 self._cond.wait(min(remaining, _WAIT_SLICE))
@@ -129,17 +144,19 @@ class ThreadSender:
         """
         Send what is queued, then close the client on the sender thread; wait until ``deadline``.
 
-        True when every event was handed over and the client delivered what it buffered.
+        True when every event was handed over and the client delivered what it buffered (a backlog
+        replay still running at the deadline does not count against it). With a spool, the end of the
+        deadline is kept free for :meth:`abandon` to write what is unsent.
         """
         self.begin_close(deadline)
         if not self._ensure_thread():
             return False
         while not self._closed.is_set():
-            remaining = deadline.remaining()
+            remaining = deadline.remaining(self.spooling.reserve)
             if remaining <= 0 or not self.is_alive():
-                return self._closed.is_set() and self._close_ok
+                break
             self._closed.wait(min(remaining, _WAIT_SLICE))
-        return self._close_ok
+        return self._own_closed.is_set() and self._close_ok
 
     def begin_close(self, deadline: Deadline) -> None:
         """Queue the close behind what is pending without waiting (several senders closing together)."""
@@ -148,6 +165,7 @@ class ThreadSender:
                 self._closing = deadline
                 if self._client is None and not self._queue and not self.is_alive():
                     self._close_ok = True  # never sent anything: nothing to deliver
+                    self._own_closed.set()
                     self._closed.set()
                     return
                 self._queue.append(_Item(_CLOSE, True))
@@ -155,7 +173,22 @@ class ThreadSender:
         self._ensure_thread()
 
     def abandon(self, deadline: Deadline | None = None) -> None:
-        """Leave in-flight work to the daemon thread; it dies with the process."""
+        """
+        Give up on what is unsent: spooled within ``deadline`` when there is a spool, else left to the
+        daemon thread, which dies with the process.
+        """
+        if not self.spooling.enabled or deadline is None:
+            return
+        with self._cond:
+            if self._own_closed.is_set():
+                return
+            self._abandoned = True
+            items = [item for item in (self._current, *self._queue) if item is not None]
+            self._queue = collections.deque(item for item in self._queue if item.payload is _CLOSE)
+        events = [
+            event for event in map(_built, (i.payload for i in items if i.payload is not _CLOSE)) if event
+        ]
+        self.spooling.keep_all(events, "the deadline passed before it was sent", deadline)
 
     @property
     def pending(self) -> int:
@@ -189,11 +222,13 @@ class ThreadSender:
             while not self._queue:
                 self._cond.wait()
             self._in_flight += 1
-            return self._queue.popleft()
+            self._current = self._queue.popleft()
+            return self._current
 
     def _done(self) -> None:
         with self._cond:
             self._in_flight -= 1
+            self._current = None
             self._cond.notify_all()
 
     def _run(self) -> None:
@@ -237,9 +272,12 @@ class ThreadSender:
         try:
             if self._client is None:
                 self._client = self._client_factory()
-            send_event(self._client, event)
-            self.sent += 1
-            log.debug("Sent OpenLineage %s", describe_event(event))
+            spooling = self.spooling if not self._abandoned else Spooling(None)  # abandon kept it already
+            if spooling.deliver(self._client, event) == SENT:
+                self.sent += 1
+                log.debug("Sent OpenLineage %s", describe_event(event))
+            else:
+                log.info("OpenLineage %s was spooled for later delivery", describe_event(event))
         except Exception as err:  # noqa: BLE001 - the worker must survive any transport error
             self.failed += 1
             log.warning("Failed to send OpenLineage %s: %s", describe_event(event), err)
@@ -247,11 +285,39 @@ class ThreadSender:
     def _close_client(self) -> None:
         deadline = self._closing
         try:
-            timeout = deadline.remaining() if deadline is not None else 0.0
+            timeout = deadline.remaining(self.spooling.reserve) if deadline is not None else 0.0
             self._close_ok = self._client is None or close_client(self._client, timeout)
             self._client = None
+            self._own_closed.set()
+            if self._replay_on_close and self._close_ok and deadline is not None:
+                self.spooling.replay_backlog(self._client_factory, _Reserved(deadline, self.spooling.reserve))
         finally:
             self._closed.set()
+
+
+class _Reserved:
+    """``deadline`` less a fixed reserve at its end."""
+
+    def __init__(self, deadline: Deadline, reserve: float) -> None:
+        self._deadline = deadline
+        self._reserve = reserve
+
+    def remaining(self, reserve: float = 0.0) -> float:
+        return self._deadline.remaining(self._reserve + reserve)
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0
+
+
+def _built(payload: Payload) -> Any:
+    """The event a queued payload stands for (a deferred build is run here), or None."""
+    if not callable(payload):
+        return payload
+    try:
+        return payload()
+    except Exception:  # noqa: BLE001 - an event that cannot be built cannot be kept either
+        return None
 
 
 _live_senders: weakref.WeakSet[ThreadSender] = weakref.WeakSet()

@@ -39,7 +39,7 @@ from pluggy import HookimplMarker
 
 # Everything a hook needs is imported with the plugin: in the scheduler, or the worker that forks the
 # task runners, before the fork, so a task's first hook imports nothing.
-from airflow.providers.openlineage import client_config
+from airflow.providers.openlineage import client_config, conf
 from airflow.providers.openlineage.dag_run_lineage import dag_run_event
 from airflow.providers.openlineage.emission.background import BackgroundEmitter, get_background_emitter
 from airflow.providers.openlineage.events import build_manual_task_event
@@ -160,6 +160,9 @@ class OpenLineageListener:
     @_guarded
     def on_starting(self, component: Any) -> None:
         log.debug("OpenLineage listener starting in %s", type(component).__name__)
+        if type(component).__name__ == "Job" and conf.spool_dir():
+            # A long-lived process (scheduler, triggerer, DAG processor): its emitter replays the spool.
+            self._background()
 
     @hookimpl
     @_guarded

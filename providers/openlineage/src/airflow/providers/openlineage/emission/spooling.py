@@ -1,0 +1,135 @@
+# Licensed to the Apache Software Foundation (ASF) under one
+# or more contributor license agreements.  See the NOTICE file
+# distributed with this work for additional information
+# regarding copyright ownership.  The ASF licenses this file
+# to you under the Apache License, Version 2.0 (the
+# "License"); you may not use this file except in compliance
+# with the License.  You may obtain a copy of the License at
+#
+#   http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing,
+# software distributed under the License is distributed on an
+# "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+# KIND, either express or implied.  See the License for the
+# specific language governing permissions and limitations
+# under the License.
+"""
+What a sender does with an event it cannot deliver: keep it in the spool instead of dropping it.
+
+Every sender holds one :class:`Spooling` (a no-op without ``spool_dir``). It is asked at the three
+points where an event would otherwise be lost: the transport raised (after the client's own
+retries), the queue overflowed, or the deadline passed with the event unsent. An event whose run
+already has an earlier event on disk is spooled behind it rather than sent, so a run's START always
+arrives before its terminal event. Spool writes run inside what is left of the caller's deadline:
+senders keep :attr:`Spooling.reserve` of it free for them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from airflow.providers.openlineage.emission import metrics
+from airflow.providers.openlineage.emission.base import Deadline, OpenLineageEvent
+from airflow.providers.openlineage.emission.deadline import FixedDeadline
+from airflow.providers.openlineage.emission.delivery import Client, send_event
+from airflow.providers.openlineage.emission.replay import (
+    TASK_REPLAY_BUDGET_SECONDS,
+    TASK_REPLAY_MAX_FILES,
+    replay,
+)
+from airflow.providers.openlineage.emission.spool import Spool
+from airflow.providers.openlineage.emission.spooled_event import run_id_of
+
+# Time kept free at the end of a deadline for writing what is unsent: a spool write measured 0.2-0.5 ms
+# here (``bench/spool_bench.py``), so this holds several hundred events.
+SPOOL_RESERVE_SECONDS = 0.2
+
+SENT = "sent"
+SPOOLED = "spooled"
+
+
+class Spooling:
+    """A sender's use of the spool; every method is safe to call with no spool configured."""
+
+    def __init__(self, spool: Spool | None) -> None:
+        self.spool = spool
+        self.spooled = 0
+        self.not_kept = 0  # could not be written (full and nothing removable, unwritable): dropped
+        self.backend_failed = False  # the last send to the backend raised
+
+    @property
+    def enabled(self) -> bool:
+        return self.spool is not None
+
+    @property
+    def reserve(self) -> float:
+        """Seconds a sender leaves free at the end of its deadline for :meth:`keep_all`."""
+        return SPOOL_RESERVE_SECONDS if self.spool is not None else 0.0
+
+    def deliver(self, client: Client, event: OpenLineageEvent) -> str:
+        """
+        Send ``event``, or spool it; returns :data:`SENT` or :data:`SPOOLED`.
+
+        Raises what the transport raised when the event could not be kept either (no spool, spool full).
+        """
+        spool = self.spool
+        ordered_behind = spool is not None and spool.holds_run(run_id_of(event))
+        if ordered_behind and self.keep(event, "an earlier event of its run is spooled"):
+            return SPOOLED
+        try:
+            send_event(client, event)
+        except Exception:
+            self.backend_failed = True
+            if self.keep(event, "the backend failed"):
+                return SPOOLED
+            raise
+        self.backend_failed = False
+        return SENT
+
+    def keep(self, event: OpenLineageEvent, reason: str) -> bool:
+        """Spool one event; False when there is no spool or it could not be written."""
+        if self.spool is None:
+            return False
+        if self.spool.write(event, reason):
+            self.spooled += 1
+            return True
+        self.not_kept += 1
+        return False
+
+    def keep_all(self, events: Iterable[OpenLineageEvent], reason: str, deadline: Deadline) -> int:
+        """Spool ``events`` in order while ``deadline`` allows; what does not fit is dropped, counted."""
+        kept = 0
+        pending = list(events)
+        if self.spool is None:
+            return 0
+        for position, event in enumerate(pending):
+            if deadline.expired:
+                self.not_kept += len(pending) - position
+                for _ in range(len(pending) - position):
+                    metrics.incr("spool.dropped.deadline")
+                break
+            kept += self.keep(event, reason)
+        return kept
+
+    def replay_backlog(self, client_factory: Callable[[], Any], deadline: Deadline) -> int:
+        """
+        After a task's own events went out, send a few spooled ones (a task runner's share).
+
+        Nothing when the backend just failed, or less than the task replay budget is left.
+        """
+        spool = self.spool
+        if spool is None or self.backend_failed:
+            return 0
+        seconds = min(deadline.remaining(), TASK_REPLAY_BUDGET_SECONDS)
+        if seconds <= 0 or not spool.entries():
+            return 0
+        started = time.monotonic()
+        result = replay(spool, client_factory, FixedDeadline(seconds), max_files=TASK_REPLAY_MAX_FILES)
+        metrics.timing("spool.task_replay", time.monotonic() - started)
+        return result.sent
+
+
+__all__ = ["SENT", "SPOOLED", "SPOOL_RESERVE_SECONDS", "Spooling"]
