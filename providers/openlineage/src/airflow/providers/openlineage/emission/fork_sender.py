@@ -390,6 +390,11 @@ class _Child:
         return self._markers.count(_SPOOLED)
 
     @property
+    def spooled_events(self) -> list[Any]:
+        """The events the child reported spooled."""
+        return [event for event, marker in zip(self.given, self._markers) if marker == _SPOOLED[0]]
+
+    @property
     def unconfirmed(self) -> list[Any]:
         """Events given to the child it has not reported on, in order (in flight or not read yet)."""
         reported = sum(self._markers.count(marker) for marker in _MARKERS)
@@ -537,6 +542,7 @@ class ForkSender:
             child.drain_status()
             self.sent += child.delivered
             self._child_spooled += child.spooled
+            self.spooling.note_spooled_elsewhere(child.spooled_events)
             unsent = child.unconfirmed + [item.event for item in not_written]
             child.close()
             self._child = None
@@ -610,6 +616,7 @@ class ForkSender:
         self._report(child, os.waitstatus_to_exitcode(status))
 
     def _settle(self, child: _Child) -> None:
+        self.spooling.note_spooled_elsewhere(child.spooled_events)  # the next child keeps their runs' order
         self.sent += child.delivered
         self._child_spooled += child.spooled
         self.failed += max(0, child.count - child.delivered - child.spooled)

@@ -126,7 +126,7 @@ class Spool:
     def __init__(self, directory: str | os.PathLike[str], max_bytes: int) -> None:
         self.directory = Path(directory)
         self.max_bytes = max(1, max_bytes)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # writing may list the directory (to make room) under it
         self._seq = itertools.count()
         self._last_stamp = 0
         self._known_bytes: int | None = None  # this process's estimate; rescanned when it says "full"
@@ -257,8 +257,10 @@ class Spool:
         """True when an event of ``run_id`` waits on disk, as far as this process has seen."""
         return (_UNSAFE.sub("_", run_id) or NO_RUN) in self._runs_waiting
 
-    def forget_run(self, run_id: str) -> None:
-        self._runs_waiting.discard(_UNSAFE.sub("_", run_id) or NO_RUN)
+    def note_run(self, run_id: str) -> None:
+        """Another process (a forked sender) spooled an event of ``run_id``."""
+        with self._lock:
+            self._runs_waiting.add(_UNSAFE.sub("_", run_id) or NO_RUN)
 
     def claim(self, entry: SpoolEntry) -> Claim | None:
         """Lock ``entry`` for this process; None when another process holds it or it is gone."""

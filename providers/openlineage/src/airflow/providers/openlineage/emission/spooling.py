@@ -99,6 +99,12 @@ class Spooling:
         self.not_kept += 1
         return False
 
+    def note_spooled_elsewhere(self, events: Iterable[OpenLineageEvent]) -> None:
+        """Events a forked child spooled: later events of their runs must queue behind them here too."""
+        if self.spool is not None:
+            for event in events:
+                self.spool.note_run(run_id_of(event))
+
     def keep_all(self, events: Iterable[OpenLineageEvent], reason: str, deadline: Deadline) -> int:
         """Spool ``events`` in order while ``deadline`` allows; what does not fit is dropped, counted."""
         kept = 0

@@ -1,0 +1,134 @@
+"""Both senders with a spool: nothing undeliverable is lost, the deadline still holds, order per run."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from spool_support import SwitchableBackend, new_spool, run_event
+
+from airflow.providers.openlineage.emission.attempt import AttemptEmission
+from airflow.providers.openlineage.emission.deadline import AttemptDeadline, FixedDeadline
+from airflow.providers.openlineage.emission.fork_sender import ForkSender
+from airflow.providers.openlineage.emission.replay import replay
+from airflow.providers.openlineage.emission.spooling import Spooling
+from airflow.providers.openlineage.emission.thread_sender import ThreadSender
+
+SENDERS = [ForkSender, ThreadSender]
+MARGIN = 1.0
+
+
+def _sender(sender_class, backend, spool, **kwargs):
+    return sender_class(backend.client, spooling=Spooling(spool), replay_on_close=True, **kwargs)
+
+
+def _kinds(spool):
+    return [(entry.run_id, entry.kind) for entry in spool.entries()]
+
+
+@pytest.mark.parametrize("sender_class", SENDERS)
+def test_events_the_backend_refuses_are_spooled_then_replayed_in_order(tmp_path, sender_class):
+    spool = new_spool(tmp_path)
+    backend = SwitchableBackend(tmp_path / "backend", mode="fail")
+    run_id = str(uuid.uuid4())
+    sender = _sender(sender_class, backend, spool)
+    sender.submit(run_event("START", run_id))
+    sender.submit(run_event("COMPLETE", run_id))
+    assert sender.close(FixedDeadline(10))
+    assert (sender.sent, sender.spooled, sender.failed) == (0, 2, 0)
+    assert _kinds(spool) == [(run_id, "START"), (run_id, "COMPLETE")]
+    backend.set("ok")
+    assert replay(spool, backend.client, FixedDeadline(10)).sent == 2
+    assert [(r, s) for r, s, _ in backend.received()] == [(run_id, "START"), (run_id, "COMPLETE")]
+
+
+@pytest.mark.parametrize("sender_class", SENDERS)
+def test_a_hung_backend_gets_its_events_spooled_within_the_deadline(tmp_path, sender_class):
+    spool = new_spool(tmp_path)
+    backend = SwitchableBackend(tmp_path / "backend", mode="hang")
+    run_id = str(uuid.uuid4())
+    sender = _sender(sender_class, backend, spool)
+    started = time.monotonic()
+    deadline = FixedDeadline(2)
+    sender.submit(run_event("START", run_id))
+    sender.submit(run_event("RUNNING", run_id), essential=False)
+    sender.submit(run_event("COMPLETE", run_id))
+    assert not sender.close(deadline)
+    sender.abandon(deadline)
+    took = time.monotonic() - started
+    assert took <= 2 + MARGIN, took
+    assert _kinds(spool) == [(run_id, "START"), (run_id, "RUNNING"), (run_id, "COMPLETE")]
+    assert sender.spooled == 3 and sender.pending in (0, 1)  # a thread may still hold START in flight
+    backend.set("ok")
+    assert replay(spool, backend.client, FixedDeadline(10)).sent == 3
+
+
+@pytest.mark.parametrize("sender_class", SENDERS)
+def test_after_a_spooled_start_the_terminal_event_waits_behind_it(tmp_path, sender_class):
+    """The backend recovers between START and COMPLETE: COMPLETE must not overtake the spooled START."""
+    spool = new_spool(tmp_path)
+    backend = SwitchableBackend(tmp_path / "backend", mode="fail")
+    run_id = str(uuid.uuid4())
+    sender = _sender(sender_class, backend, spool)
+    sender.submit(run_event("START", run_id))
+    assert sender.flush(FixedDeadline(10))
+    backend.set("ok")
+    sender.submit(run_event("COMPLETE", run_id))
+    assert sender.close(FixedDeadline(10))
+    # COMPLETE is spooled behind START, never sent first. A fork child that sent nothing yet replays
+    # both itself; a thread whose last send failed leaves them to the next replay.
+    replay(spool, backend.client, FixedDeadline(10))
+    assert [(r, s) for r, s, _ in backend.received()] == [(run_id, "START"), (run_id, "COMPLETE")]
+    assert spool.entries() == []
+
+
+@pytest.mark.parametrize("sender_class", SENDERS)
+def test_a_healthy_task_sender_replays_a_few_spooled_events_after_its_own(tmp_path, sender_class):
+    spool = new_spool(tmp_path)
+    for _ in range(25):
+        spool.write(run_event("COMPLETE"), "earlier outage")
+    backend = SwitchableBackend(tmp_path / "backend")
+    sender = _sender(sender_class, backend, spool)
+    sender.submit(run_event("START"))
+    assert sender.close(FixedDeadline(10))
+    received = backend.received()
+    assert received[0][1] == "START"
+    assert len(received) == 1 + 10  # its share of the backlog: TASK_REPLAY_MAX_FILES
+    assert len(spool.entries()) == 15
+
+
+@pytest.mark.parametrize("sender_class", [ThreadSender])  # a fork child takes them through its pipe
+def test_a_full_queue_spools_extras_instead_of_dropping_them(tmp_path, sender_class):
+    spool = new_spool(tmp_path)
+    backend = SwitchableBackend(tmp_path / "backend", mode="hang")
+    sender = _sender(sender_class, backend, spool, max_queue_size=3)
+    run_id = str(uuid.uuid4())
+    sender.submit(run_event("START", run_id))
+    time.sleep(0.3)  # START is in flight (hung)
+    for _ in range(6):
+        sender.submit(run_event("RUNNING", run_id), essential=False)
+    assert sender.dropped == 0
+    assert sender.spooled >= 3
+    sender.abandon(FixedDeadline(1))
+
+
+@pytest.mark.parametrize("sender_class", SENDERS)
+def test_without_a_spool_nothing_is_written_and_failures_count_as_before(tmp_path, sender_class):
+    backend = SwitchableBackend(tmp_path / "backend", mode="fail")
+    sender = sender_class(backend.client)
+    sender.submit(run_event("START"))
+    sender.close(FixedDeadline(10))
+    assert (sender.sent, sender.spooled, sender.failed) == (0, 0, 1)
+
+
+@pytest.mark.parametrize("sender_class", SENDERS)
+def test_the_summary_line_says_what_was_spooled(tmp_path, sender_class):
+    spool = new_spool(tmp_path)
+    backend = SwitchableBackend(tmp_path / "backend", mode="fail")
+    emission = AttemptEmission(_sender(sender_class, backend, spool), AttemptDeadline(5, 20))
+    run_id = str(uuid.uuid4())
+    emission.send_start(emission.build_start(lambda: run_event("START", run_id)))
+    event = emission.build_terminal("COMPLETE", lambda: run_event("COMPLETE", run_id), None)
+    emission.send_terminal(event, "COMPLETE")
+    assert "0 of 2 events sent, 2 spooled for later delivery" in emission.summary()
