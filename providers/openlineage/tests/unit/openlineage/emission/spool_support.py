@@ -14,7 +14,9 @@ from openlineage.client.facet_v2 import sql_job
 from airflow.providers.openlineage.emission.spool import Spool
 
 
-def run_event(state: str, run_id: str | None = None, job: str = "dag.task", query: str = "select 1") -> RunEvent:
+def run_event(
+    state: str, run_id: str | None = None, job: str = "dag.task", query: str = "select 1"
+) -> RunEvent:
     return RunEvent(
         eventType=RunState[state],
         eventTime="2026-12-02T00:00:00+00:00",

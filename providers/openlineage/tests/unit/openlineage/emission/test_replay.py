@@ -32,7 +32,8 @@ def test_replay_sends_in_spool_order_and_empties_it(tmp_path):
     expected = _spool_runs(spool)
     backend = SwitchableBackend(tmp_path / "backend")
     result = replay(spool, backend.client, FixedDeadline(10))
-    assert result.sent == 6 and not result.failed
+    assert result.sent == 6
+    assert not result.failed
     assert backend.received() == expected
     assert spool.entries() == []
 
@@ -56,7 +57,9 @@ def test_the_first_failed_send_ends_the_pass_and_keeps_every_file(tmp_path):
     _spool_runs(spool)
     backend = SwitchableBackend(tmp_path / "backend", mode="fail")
     result = replay(spool, backend.client, FixedDeadline(10))
-    assert result.failed and result.sent == 0 and "refused" in result.error
+    assert result.failed
+    assert result.sent == 0
+    assert "refused" in result.error
     assert len(spool.entries()) == 6
 
 
@@ -72,7 +75,8 @@ def test_a_buffering_client_that_does_not_deliver_on_close_keeps_the_files(tmp_p
             return False  # its queue was not delivered
 
     result = replay(spool, Buffering, FixedDeadline(10))
-    assert result.sent == 0 and result.failed
+    assert result.sent == 0
+    assert result.failed
     assert len(spool.entries()) == 2
 
 
@@ -83,7 +87,8 @@ def test_corrupt_files_never_block_the_rest(tmp_path):
     broken.write_bytes(b"\x00not json")
     backend = SwitchableBackend(tmp_path / "backend")
     result = replay(spool, backend.client, FixedDeadline(10))
-    assert result.corrupt == 1 and result.sent == 2
+    assert result.corrupt == 1
+    assert result.sent == 2
     assert backend.received() == expected
 
 
@@ -111,7 +116,8 @@ def test_two_processes_replaying_at_once_never_send_an_event_twice(tmp_path):
     replay(spool, backend.client, FixedDeadline(30))  # what waited behind the other process
     received = backend.received()
     counts = collections.Counter(received)
-    assert len(counts) == 300 and max(counts.values()) == 1, counts.most_common(3)
+    assert len(counts) == 300
+    assert max(counts.values()) == 1, counts.most_common(3)
     by_run = collections.defaultdict(list)
     for run_id, state, _ in received:
         by_run[run_id].append(state)

@@ -59,7 +59,8 @@ def test_a_hung_backend_gets_its_events_spooled_within_the_deadline(tmp_path, se
     took = time.monotonic() - started
     assert took <= 2 + MARGIN, took
     assert _kinds(spool) == [(run_id, "START"), (run_id, "RUNNING"), (run_id, "COMPLETE")]
-    assert sender.spooled == 3 and sender.pending in (0, 1)  # a thread may still hold START in flight
+    assert sender.spooled == 3
+    assert sender.pending in (0, 1)
     backend.set("ok")
     assert replay(spool, backend.client, FixedDeadline(10)).sent == 3
 

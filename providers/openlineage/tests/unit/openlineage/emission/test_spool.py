@@ -24,7 +24,7 @@ def test_files_are_owner_only_in_write_order_and_hold_the_event_as_sent(tmp_path
     entries = spool.entries()
     assert [entry.kind for entry in entries] == ["START", "COMPLETE", "FAIL"]
     assert [entry.run_id for entry in entries] == [event.run.runId for event in events]
-    for entry, event in zip(entries, events):
+    for entry, event in zip(entries, events, strict=False):
         assert stat.S_IMODE(entry.path.stat().st_mode) == 0o600
         decoded, envelope = decode(entry.path.read_bytes())
         assert Serde.to_json(decoded) == Serde.to_json(event)
@@ -43,7 +43,9 @@ def test_a_full_spool_drops_its_oldest_events_and_says_so_once(tmp_path, caplog)
     kept = [entry.run_id for entry in spool.entries()]
     assert kept == [event.run.runId for event in events[-3:]]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "is full" in warnings[0] and "spool_max_size_mb" in warnings[0]
+    assert len(warnings) == 1
+    assert "is full" in warnings[0]
+    assert "spool_max_size_mb" in warnings[0]
 
 
 def test_an_event_larger_than_the_spool_is_dropped(tmp_path, caplog):
@@ -69,7 +71,8 @@ def test_an_unusable_directory_is_one_warning_naming_the_option(tmp_path, caplog
         assert open_spool(str(target), 1) is None
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
-    assert "[openlineage] spool_dir" in warnings[0] and str(target) in warnings[0]
+    assert "[openlineage] spool_dir" in warnings[0]
+    assert str(target) in warnings[0]
     spool_module.reset_opened()
 
 
@@ -80,7 +83,9 @@ def test_a_directory_that_goes_away_drops_events_with_one_warning(tmp_path, capl
         assert not spool.write(run_event("START"), "test")
         assert not spool.write(run_event("COMPLETE"), "test")
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
-    assert len(warnings) == 1 and "dropped" in warnings[0] and str(spool.directory) in warnings[0]
+    assert len(warnings) == 1
+    assert "dropped" in warnings[0]
+    assert str(spool.directory) in warnings[0]
 
 
 def test_a_claimed_file_cannot_be_claimed_by_another_process(tmp_path):
@@ -133,7 +138,8 @@ def test_temporary_files_of_killed_writers_are_removed_once_stale(tmp_path):
     old = time.time() - 3600
     os.utime(stale, (old, old))
     assert spool.entries() == []
-    assert not stale.exists() and fresh.exists()
+    assert not stale.exists()
+    assert fresh.exists()
 
 
 def test_status_and_purge(tmp_path):
@@ -141,7 +147,9 @@ def test_status_and_purge(tmp_path):
     for state in ("START", "COMPLETE"):
         spool.write(run_event(state), "test")
     status = spool.status()
-    assert status.files == 2 and status.bytes > 0 and status.oldest is not None
+    assert status.files == 2
+    assert status.bytes > 0
+    assert status.oldest is not None
     held = spool.claim(spool.entries()[0])  # being replayed elsewhere: purge leaves it
     assert spool.purge() == 1
     held.release()

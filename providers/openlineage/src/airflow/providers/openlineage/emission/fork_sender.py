@@ -392,7 +392,9 @@ class _Child:
     @property
     def spooled_events(self) -> list[Any]:
         """The events the child reported spooled."""
-        return [event for event, marker in zip(self.given, self._markers) if marker == _SPOOLED[0]]
+        return [
+            event for event, marker in zip(self.given, self._markers, strict=False) if marker == _SPOOLED[0]
+        ]
 
     @property
     def unconfirmed(self) -> list[Any]:
