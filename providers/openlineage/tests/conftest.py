@@ -23,12 +23,15 @@ sys.path.insert(0, str(REPO_ROOT / "dev"))
 def _fresh_openlineage_config():
     """Each test reads the configuration anew and may warn anew."""
     from airflow.providers.openlineage import client_config, conf
+    from airflow.providers.openlineage.emission import spool
 
     conf.clear_cache()
     client_config.reset()
+    spool.reset_opened()
     yield
     conf.clear_cache()
     client_config.reset()
+    spool.reset_opened()
 
 
 @pytest.fixture(scope="session")

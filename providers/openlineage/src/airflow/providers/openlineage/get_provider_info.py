@@ -143,6 +143,20 @@ def get_provider_info():
                         "default": "10",
                         "version_added": "1.9.0",
                     },
+                    "spool_dir": {
+                        "description": 'Directory where events that could not be delivered (the backend refused them after the\nclient\'s retries, the deadline passed, a queue overflowed, a long-lived process exited with\nevents unsent) are kept, already redacted, one owner-only file per event, and sent again\nlater in the background. Empty (the default) turns the spool off: such events are dropped and\ncounted as before. The directory must exist and be writable by every Airflow process that\nemits events; a missing or unwritable one is logged once and the spool stays off. Delivery\nfrom the spool is at least once. See the guide "Surviving backend outages".\n',
+                        "type": "string",
+                        "example": "/var/lib/airflow/openlineage-spool",
+                        "default": "",
+                        "version_added": "2.21.0",
+                    },
+                    "spool_max_size_mb": {
+                        "description": "Most megabytes the spool may hold. When an event does not fit, the oldest spooled events are\nremoved to make room (one warning, counted in `ol.spool.dropped.full`). A value that is not\nan integer of at least 1 is logged once and the default is used.\n",
+                        "type": "integer",
+                        "example": None,
+                        "default": "256",
+                        "version_added": "2.21.0",
+                    },
                     "include_full_task_info": {
                         "description": "Deprecated: use `emission_policy` with `include_full_task_info: true` instead.\nWhen true, the `airflow` run facet carries every attribute of the operator.\n",
                         "type": "boolean",

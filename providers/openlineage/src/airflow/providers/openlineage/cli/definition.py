@@ -14,7 +14,7 @@
 # KIND, either express or implied.  See the License for the
 # specific language governing permissions and limitations
 # under the License.
-"""``airflow openlineage ...`` commands, for Airflow versions that load provider CLI commands (3.3+)."""
+"""``airflow openlineage check | spool ...``, for Airflow versions that load provider CLI commands (3.3+)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ def get_openlineage_cli_commands() -> list[Any]:
 
     no_send = Arg(("--no-send",), help="only report the configuration, send no probe", action="store_true")
     as_json = Arg(("--json",), help="print one JSON object", action="store_true")
+    max_events = Arg(("--max-events",), help="stop after this many events", type=int, default=None)
+    timeout = Arg(("--timeout",), help="stop after this many seconds", type=float, default=300.0)
+    yes = Arg(("--yes",), help="do not ask for confirmation", action="store_true")
+    spool = "airflow.providers.openlineage.spool_cli"
     return [
         GroupCommand(
             name="openlineage",
@@ -37,6 +41,30 @@ def get_openlineage_cli_commands() -> list[Any]:
                     help="Report the effective OpenLineage configuration and send one probe event",
                     func=lazy_load_command("airflow.providers.openlineage.check.check_command"),
                     args=(no_send, as_json),
+                ),
+                GroupCommand(
+                    name="spool",
+                    help="Inspect, replay or purge the spool of undelivered events ([openlineage] spool_dir)",
+                    subcommands=[
+                        ActionCommand(
+                            name="status",
+                            help="Spooled events, size and the oldest event",
+                            func=lazy_load_command(f"{spool}.status_command"),
+                            args=(as_json,),
+                        ),
+                        ActionCommand(
+                            name="replay",
+                            help="Send spooled events now, bounded in events and time",
+                            func=lazy_load_command(f"{spool}.replay_command"),
+                            args=(max_events, timeout),
+                        ),
+                        ActionCommand(
+                            name="purge",
+                            help="Delete every spooled event (asks first)",
+                            func=lazy_load_command(f"{spool}.purge_command"),
+                            args=(yes,),
+                        ),
+                    ],
                 ),
             ],
         )
