@@ -20,7 +20,7 @@ def test_generated_module_matches_provider_yaml():
     keys = ("package-name", "name", "description", "integrations", "operators", "plugins", "cli", "config")
     expected = {k: data[k] for k in keys}
     assert get_provider_info() == expected
-    assert len(expected["config"]["openlineage"]["options"]) == 18
+    assert len(expected["config"]["openlineage"]["options"]) == 20
 
 
 def test_check_fails_on_drifted_copy(tmp_path):
@@ -39,8 +39,9 @@ def test_check_fails_on_drifted_copy(tmp_path):
 
 
 def test_every_upstream_option_is_declared():
+    """2.20.3's options (``emission_policy`` is ours too), plus the spool's two."""
     options = get_provider_info()["config"]["openlineage"]["options"]
-    assert set(options) == {
+    assert set(options) - {"spool_dir", "spool_max_size_mb"} == {
         "config_conn_id",
         "config_path",
         "custom_run_facets",
@@ -61,4 +62,5 @@ def test_every_upstream_option_is_declared():
         "transport",
     }
     assert options["execution_timeout"]["default"] == "10"
+    assert options["spool_dir"]["default"] == ""  # off unless set: an upgrade changes nothing
     assert options["execute_in_thread"]["default"] == "False"
