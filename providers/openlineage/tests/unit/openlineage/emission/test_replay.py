@@ -83,7 +83,9 @@ def test_a_buffering_client_that_does_not_deliver_on_close_keeps_the_files(tmp_p
 def test_corrupt_files_never_block_the_rest(tmp_path):
     spool = new_spool(tmp_path)
     expected = _spool_runs(spool, runs=1)
-    broken = spool.directory / "0000000000000000001-1-000000.0190a000-0000-7000-8000-0000000000ff.START.json"
+    broken = (
+        spool.directory / "0000000000000000001-1-000000-9.0190a000-0000-7000-8000-0000000000ff.START.json"
+    )
     broken.write_bytes(b"\x00not json")
     backend = SwitchableBackend(tmp_path / "backend")
     result = replay(spool, backend.client, FixedDeadline(10))

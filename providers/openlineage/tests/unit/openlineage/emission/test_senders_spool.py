@@ -58,7 +58,8 @@ def test_a_hung_backend_gets_its_events_spooled_within_the_deadline(tmp_path, se
     sender.abandon(deadline)
     took = time.monotonic() - started
     assert took <= 2 + MARGIN, took
-    assert _kinds(spool) == [(run_id, "START"), (run_id, "RUNNING"), (run_id, "COMPLETE")]
+    # START and the terminal event are written first: when time runs short, extras are what is lost.
+    assert _kinds(spool) == [(run_id, "START"), (run_id, "COMPLETE"), (run_id, "RUNNING")]
     assert sender.spooled == 3
     assert sender.pending in (0, 1)
     backend.set("ok")

@@ -268,18 +268,18 @@ class _Pending:
 class _Child:
     """A running child: its pid, its status pipe, its event feed and the frames still to write."""
 
-    def __init__(self, pid: int, status_fd: int, feed_fd: int, events: list[Any]) -> None:
+    def __init__(self, pid: int, status_fd: int, feed_fd: int, events: list[_Pending]) -> None:
         self.pid = pid
         self.status_fd = status_fd
         self.feed_fd: int | None = feed_fd
         os.set_blocking(feed_fd, False)
         self.exit_fd = _open_pidfd(pid)
-        self.given: list[Any] = list(events)  # in order: the initial batch, then each frame written
+        self.given: list[_Pending] = list(events)  # in order: the initial batch, then each frame written
         self.unwritten: collections.deque[_Pending] = collections.deque()
         self._offset = 0  # bytes of unwritten[0] already written
         self.ending = False  # the end frame is queued: nothing more may be fed
         self._status = b""
-        self.description = describe_event(events[-1]) if len(events) == 1 else f"{len(events)} events"
+        self.description = describe_event(events[-1].event) if len(events) == 1 else f"{len(events)} events"
 
     def feed(self, item: _Pending) -> bool:
         """Queue ``item`` as a frame for the child; False when it cannot be pickled or the child ends."""
@@ -320,7 +320,7 @@ class _Child:
             self.unwritten.popleft()
             self._offset = 0
             if head.event is not None:
-                self.given.append(head.event)
+                self.given.append(head)
             elif self.ending:
                 self._close_feed()
 
@@ -392,12 +392,13 @@ class _Child:
     @property
     def spooled_events(self) -> list[Any]:
         """The events the child reported spooled."""
+        markers = self._markers
         return [
-            event for event, marker in zip(self.given, self._markers, strict=False) if marker == _SPOOLED[0]
+            item.event for item, marker in zip(self.given, markers, strict=False) if marker == _SPOOLED[0]
         ]
 
     @property
-    def unconfirmed(self) -> list[Any]:
+    def unconfirmed(self) -> list[_Pending]:
         """Events given to the child it has not reported on, in order (in flight or not read yet)."""
         reported = sum(self._markers.count(marker) for marker in _MARKERS)
         return self.given[reported:]
@@ -496,7 +497,7 @@ class ForkSender:
         """Fork for everything queued when no child runs."""
         if self._child is not None or not self._queued:
             return True
-        batch = [item.event for item in self._queued]
+        batch = list(self._queued)
         self._queued.clear()
         return self._fork(batch)
 
@@ -530,7 +531,7 @@ class ForkSender:
         Terminate and reap the running child within ``deadline``; what it never confirmed and what is
         queued are spooled (with a spool, in what the deadline has left) or abandoned.
         """
-        unsent: list[Any] = []
+        unsent: list[_Pending] = []
         if self._child is not None:
             reserve = self.spooling.reserve
             grace = (
@@ -545,13 +546,14 @@ class ForkSender:
             self.sent += child.delivered
             self._child_spooled += child.spooled
             self.spooling.note_spooled_elsewhere(child.spooled_events)
-            unsent = child.unconfirmed + [item.event for item in not_written]
+            unsent = child.unconfirmed + not_written
             child.close()
             self._child = None
-        unsent += [item.event for item in self._queued]
+        unsent += list(self._queued)
         self._queued.clear()
         if unsent and deadline is not None:
-            self.spooling.keep_all(unsent, "the deadline passed before it was sent", deadline)
+            pairs = [(item.event, item.essential) for item in unsent]
+            self.spooling.keep_all(pairs, "the deadline passed before it was sent", deadline)
 
     def _end_replay(self, child: _Child) -> None:
         self._terminate(child, 0.0)
@@ -570,7 +572,7 @@ class ForkSender:
     def child_pids(self) -> list[int]:
         return [self._child.pid] if self._child is not None else []
 
-    def _fork(self, events: list[Any]) -> bool:
+    def _fork(self, items: list[_Pending]) -> bool:
         status_read, status_write = os.pipe()
         feed_read, feed_write = os.pipe()
         parent_pid = os.getpid()
@@ -579,13 +581,13 @@ class ForkSender:
         except OSError as err:
             for fd in (status_read, status_write, feed_read, feed_write):
                 os.close(fd)
-            log.warning("OpenLineage could not fork to send %d event(s): %s", len(events), err)
-            self.failed += len(events)
+            log.warning("OpenLineage could not fork to send %d event(s): %s", len(items), err)
+            self.failed += len(items)
             metrics.incr("emit.failed")
             return False
         if pid == 0:  # child
             _child_main(
-                events,
+                [item.event for item in items],
                 self._client_factory,
                 status_write,
                 feed_read,
@@ -597,7 +599,7 @@ class ForkSender:
         os.close(status_write)
         os.close(feed_read)
         self.forks += 1
-        self._child = _Child(pid, status_read, feed_write, events)
+        self._child = _Child(pid, status_read, feed_write, items)
         return True
 
     def _reap_finished(self) -> None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -100,7 +101,7 @@ def replay(
                 continue
             claim = spool.claim(entry)
             if claim is None:
-                if entry.path.exists():  # another process holds it: its run's later events wait
+                if os.path.exists(entry.file):  # another process holds it: its run's later events wait
                     blocked.add(entry.run_id)
                     result.waiting += 1
                 continue

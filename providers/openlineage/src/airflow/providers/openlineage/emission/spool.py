@@ -17,11 +17,12 @@
 """
 The on-disk spool (``[openlineage] spool_dir``): events that could not be delivered, kept for replay.
 
-One file per event, named ``<time ns>-<pid>-<seq>.<run id>.<event type>.json`` so a directory listing
-sorted by name is the order events were spooled in, and the run a file belongs to is known without
-reading it. Files are written to a hidden temporary name with owner-only permissions, flushed to disk
-(``fsync``) and renamed into place: a reader never sees half a file, and a runner killed right after
-the rename leaves a complete one. Only finished, redacted events are ever handed to the spool.
+One file per event, named ``<time ns>-<pid>-<seq>-<bytes>.<run id>.<event type>.json`` so a directory
+listing sorted by name is the order events were spooled in, and the run a file belongs to and its
+size are known without reading it (or even a ``stat``). Files are written to a hidden temporary name
+with owner-only permissions, flushed to disk (``fsync``) and renamed into place: a reader never sees
+half a file, and a runner killed right after the rename leaves a complete one. Only finished,
+redacted events are ever handed to the spool.
 
 A reader claims a file with an exclusive ``flock`` on it (non-blocking) and checks the name still
 points at the file it locked; it deletes the file while holding the lock. Two processes never send
@@ -57,21 +58,27 @@ CORRUPT_DIR = "corrupt"
 _TMP_PREFIX = ".tmp-"
 _STALE_TMP_SECONDS = 600.0  # a temporary file this old belongs to a writer that was killed
 _NAME = re.compile(
-    r"^(?P<stamp>\d{19})-(?P<pid>\d+)-(?P<seq>\d+)\.(?P<run>[A-Za-z0-9_-]+)\.(?P<kind>[A-Z]+)\.json$"
+    r"^(?P<stamp>\d{19})-(?P<pid>\d+)-(?P<seq>\d+)-(?P<size>\d+)\."
+    r"(?P<run>[A-Za-z0-9_-]+)\.(?P<kind>[A-Z]+)\.json$"
 )
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 NO_RUN = "-"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(slots=True)
 class SpoolEntry:
-    """One spooled event as the directory listing shows it."""
+    """One spooled event as the directory listing shows it (plain strings: a listing may be large)."""
 
-    path: Path
+    file: str  # the full path
+    name: str
     run_id: str
     kind: str
     stamp_ns: int
     size: int
+
+    @property
+    def path(self) -> Path:
+        return Path(self.file)
 
     @property
     def spooled_at(self) -> datetime.datetime:
@@ -108,7 +115,7 @@ class Claim:
     def delete(self) -> None:
         """Remove the file (delivered), then drop the lock."""
         try:
-            os.unlink(self.entry.path)
+            os.unlink(self.entry.file)
         except FileNotFoundError:
             pass
         finally:
@@ -147,9 +154,8 @@ class Spool:
                 return self._dropped("full", f"one event ({len(data)} bytes) is larger than the spool")
             try:
                 self._make_room(len(data))
-                name = (
-                    f"{self._stamp():019d}-{os.getpid()}-{next(self._seq):06d}.{run_id}.{kind_of(event)}.json"
-                )
+                stamp, seq = self._stamp(), next(self._seq)
+                name = f"{stamp:019d}-{os.getpid()}-{seq:06d}-{len(data)}.{run_id}.{kind_of(event)}.json"
                 self._write_atomically(name, data)
             except OSError as err:
                 return self._dropped("unwritable", f"{type(err).__name__}: {err.strerror or err}")
@@ -243,12 +249,10 @@ class Spool:
             match = _NAME.match(item.name)
             if match is None:
                 continue
-            try:
-                size = item.stat().st_size
-            except OSError:  # replayed by another process meanwhile
-                continue
-            found.append(SpoolEntry(Path(item.path), match["run"], match["kind"], int(match["stamp"]), size))
-        found.sort(key=lambda entry: entry.path.name)
+            # The size is in the name: listing a large spool costs no stat() per file.
+            stamp, size = int(match["stamp"]), int(match["size"])
+            found.append(SpoolEntry(item.path, item.name, match["run"], match["kind"], stamp, size))
+        found.sort(key=lambda entry: entry.name)
         with self._lock:
             self._runs_waiting = {entry.run_id for entry in found}
         return found
@@ -265,12 +269,12 @@ class Spool:
     def claim(self, entry: SpoolEntry) -> Claim | None:
         """Lock ``entry`` for this process; None when another process holds it or it is gone."""
         try:
-            fd = os.open(entry.path, os.O_RDONLY)
+            fd = os.open(entry.file, os.O_RDONLY)
         except OSError:
             return None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            if os.fstat(fd).st_ino != os.stat(entry.path).st_ino:
+            if os.fstat(fd).st_ino != os.stat(entry.file).st_ino:
                 raise FileNotFoundError(errno.ENOENT, "replaced")
         except OSError:  # locked elsewhere, or deleted by its holder between open and lock
             os.close(fd)
@@ -282,7 +286,7 @@ class Spool:
         target_dir = self.directory / CORRUPT_DIR
         try:
             target_dir.mkdir(mode=0o700, exist_ok=True)
-            os.rename(claim.entry.path, target_dir / claim.entry.path.name)
+            os.rename(claim.entry.file, target_dir / claim.entry.name)
         except OSError as err:
             why = f"{why}; it could not be moved aside either ({err.strerror or err}), so it is deleted"
             _unlink_quietly(claim.entry.path)
@@ -291,7 +295,7 @@ class Spool:
         metrics.incr("spool.dropped.corrupt")
         log.warning(
             "OpenLineage spool file %s is unreadable (%s); moved to %s/",
-            claim.entry.path.name,
+            claim.entry.name,
             why,
             CORRUPT_DIR,
         )

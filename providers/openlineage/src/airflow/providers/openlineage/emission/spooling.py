@@ -43,8 +43,9 @@ from airflow.providers.openlineage.emission.replay import (
 from airflow.providers.openlineage.emission.spool import Spool
 from airflow.providers.openlineage.emission.spooled_event import run_id_of
 
-# Time kept free at the end of a deadline for writing what is unsent: a spool write measured 0.2-0.5 ms
-# here (``bench/spool_bench.py``), so this holds several hundred events.
+# Time kept free at the end of a deadline for writing what is unsent. One write (serialise, fsync,
+# rename) measured 1.2-1.4 ms here (``bench/spool_bench.py``): this holds about 150 events, START and
+# the terminal event first.
 SPOOL_RESERVE_SECONDS = 0.2
 
 SENT = "sent"
@@ -105,16 +106,25 @@ class Spooling:
             for event in events:
                 self.spool.note_run(run_id_of(event))
 
-    def keep_all(self, events: Iterable[OpenLineageEvent], reason: str, deadline: Deadline) -> int:
-        """Spool ``events`` in order while ``deadline`` allows; what does not fit is dropped, counted."""
-        kept = 0
-        pending = list(events)
+    def keep_all(
+        self, events: Iterable[tuple[OpenLineageEvent, bool]], reason: str, deadline: Deadline
+    ) -> int:
+        """
+        Spool ``(event, essential)`` pairs while ``deadline`` allows; what does not fit is dropped, counted.
+
+        START and terminal events are written first (in their order), then the extras: when time runs
+        short it is the extras (child query events, public-API events) that do not make it.
+        """
         if self.spool is None:
             return 0
-        for position, event in enumerate(pending):
+        pending = list(events)
+        ordered = [event for event, essential in pending if essential]
+        ordered += [event for event, essential in pending if not essential]
+        kept = 0
+        for position, event in enumerate(ordered):
             if deadline.expired:
-                self.not_kept += len(pending) - position
-                for _ in range(len(pending) - position):
+                self.not_kept += len(ordered) - position
+                for _ in range(len(ordered) - position):
                     metrics.incr("spool.dropped.deadline")
                 break
             kept += self.keep(event, reason)
