@@ -9,7 +9,8 @@ The guarantees under the real supervisor, both modes (Airflow 3.3.2; the overtim
 * 500 SQL statements, 1000 child query events: COMPLETE still arrives (healthy), the bound holds (hung).
 * Canaries: secrets in a DAG run's conf (nested in lists and dicts), params, op_kwargs, ``env``,
   rendered Bash and SQL templates, a connection's password, extras and URI, a sensitive Variable and a
-  secret a secrets backend registers never appear in any emitted byte, nor in lineage's log lines.
+  secret a secrets backend registers never appear in any emitted byte, nor in lineage's log lines,
+  nor in any spool file when the backend refuses every event.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import pytest
 from e2e_support import DAGS, MODES, SECRET_API_KEY, configure_lineage
 from harness import AirflowEnv
-from receiver import Receiver
+from receiver import Receiver, unused_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
@@ -271,3 +272,37 @@ def test_canaries_never_leave_in_any_byte(airflow, spec, mode):
     lineage_lines = [line for line in logs.splitlines() if "openlineage" in line.lower()]
     assert lineage_lines
     assert not [canary for canary in CANARIES if any(canary in line for line in lineage_lines)]
+
+
+@pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_canaries_never_reach_the_spool(airflow, tmp_path, mode):
+    """The backend refuses everything: every event is spooled, and no spool byte holds a secret."""
+    conf = {"targets": [{"host": "db1", "password": CONF_NESTED}], "api_key": CONF_TOP, "region": "eu"}
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir(mode=0o700)
+    airflow.env["AIRFLOW__SECRETS__BACKEND"] = "ol_e2e_lineage_support.CanarySecretsBackend"
+    airflow.env["PYTHONPATH"] = str(DAGS)
+    try:
+        refused = {"type": "http", "url": f"http://127.0.0.1:{unused_port()}", "endpoint": "api/v1/lineage"}
+        configure_lineage(
+            airflow,
+            transport=json.dumps(refused),
+            execute_in_thread=MODES[mode],
+            include_full_task_info="True",
+            spool_dir=str(spool_dir),
+        )
+        result = airflow.dags_test("ol_e2e_canary", timeout=300, conf=conf)
+    finally:
+        del airflow.env["AIRFLOW__SECRETS__BACKEND"]
+        del airflow.env["PYTHONPATH"]
+    states = _states(airflow, "ol_e2e_canary")
+    assert set(states.values()) == {"success"}, result.stdout[-5000:]
+    files = sorted(spool_dir.glob("*.json"))
+    spooled_jobs = {json.loads(path.read_bytes())["event"]["job"]["name"] for path in files}
+    assert spooled_jobs == {"ol_e2e_canary", *(f"ol_e2e_canary.{task_id}" for task_id in states)}
+    raw = b"".join(path.read_bytes() for path in files)
+    leaked = [canary for canary in CANARIES if canary.encode() in raw]
+    assert not leaked, leaked
+    assert b"***" in raw
+    assert {oct(path.stat().st_mode & 0o777) for path in files} == {"0o600"}

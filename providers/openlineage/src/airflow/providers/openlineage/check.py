@@ -298,6 +298,27 @@ def without_retries(config: dict[str, Any] | None) -> dict[str, Any] | None:
     return copy
 
 
+def spool_report() -> dict[str, Any]:
+    """Whether the spool is on and usable, and what it holds (``airflow openlineage spool status``)."""
+    from airflow.providers.openlineage.emission.spool import configured_spool
+
+    directory = conf.spool_dir()
+    if not directory:
+        return {"enabled": False}
+    spool = configured_spool()
+    if spool is None:
+        return {"enabled": False, "directory": directory, "problem": "missing or not writable"}
+    status = spool.status()
+    oldest = status.oldest.isoformat(timespec="seconds") if status.oldest else None
+    return {
+        "enabled": True,
+        "directory": directory,
+        "files": status.files,
+        "bytes": status.bytes,
+        "oldest": oldest,
+    }
+
+
 def run_check(no_send: bool = False) -> tuple[dict[str, Any], int]:
     """Everything the command reports, and its exit code."""
     from airflow.providers.openlineage.emission.attempt import task_success_overtime
@@ -316,6 +337,7 @@ def run_check(no_send: bool = False) -> tuple[dict[str, Any], int]:
         "emission_policy": emission_policy_report(),
         "listener_registered": listener_registered(),
         "namespace": conf.namespace(),
+        "spool": spool_report(),
     }
     if report["disabled"]:
         report["verdict"] = dataclasses.asdict(Verdict("disabled", "lineage is disabled or not configured"))
@@ -357,6 +379,14 @@ def render_text(report: dict[str, Any]) -> str:
     for rejected in policy["rejected"]:
         lines.append(f"  rule #{rejected['rule']} rejected: {rejected['problem']}")
     lines.append(f"Listener registered: {'yes' if report['listener_registered'] else 'no'}")
+    spool = report["spool"]
+    if spool["enabled"]:
+        oldest = f", oldest {spool['oldest']}" if spool["oldest"] else ""
+        lines.append(f"Spool: {spool['directory']}, {spool['files']} event(s) waiting{oldest}")
+    elif "directory" in spool:
+        lines.append(f"Spool: OFF, [openlineage] spool_dir={spool['directory']} is {spool['problem']}")
+    else:
+        lines.append("Spool: off (undeliverable events are dropped; see [openlineage] spool_dir)")
     verdict = report["verdict"]
     status = f", HTTP {verdict['http_status']}" if verdict.get("http_status") else ""
     took = f" in {verdict['seconds'] * 1000:.0f} ms" if verdict.get("seconds") is not None else ""

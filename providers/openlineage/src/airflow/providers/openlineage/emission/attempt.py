@@ -152,8 +152,9 @@ class AttemptEmission:
             done = self.sender.close(self.deadline)
             if not done:
                 self.abandoned = self.sender.pending
-                self._deadline_hit(event_name, "sending")
-                self.sender.abandon(self.deadline)
+                spooled_before = self.sender.spooled
+                self.sender.abandon(self.deadline)  # with a spool, what is unsent is written to disk
+                self._deadline_hit(event_name, "sending", spooled=self.sender.spooled - spooled_before)
         self.deadline.end_terminal()
         return done
 
@@ -204,7 +205,7 @@ class AttemptEmission:
             return None
         return outcome.result
 
-    def _deadline_hit(self, event_name: str, stage: str) -> None:
+    def _deadline_hit(self, event_name: str, stage: str, spooled: int = 0) -> None:
         """One WARNING per phase: an extraction cut at the deadline leaves nothing to say about sending."""
         metrics.incr("emit.timeout")
         if self._warned_in is self.deadline.phase:
@@ -215,14 +216,20 @@ class AttemptEmission:
             if self.deadline.capped_by_overtime and event_name != "START"
             else f"execution_timeout={_seconds(self.deadline.execution_timeout)}s"
         )
+        outcome = (
+            f"{spooled} unsent event(s) were spooled for later delivery"
+            if spooled
+            else "unsent events are abandoned"
+        )
         log.warning(
             "OpenLineage %s event: %s did not finish within %s (mode %s, %.2fs spent on this task); "
-            "the task goes on and unsent events are abandoned",
+            "the task goes on and %s",
             event_name,
             stage,
             cause,
             self.sender.mode.value,
             self.deadline.blocked,
+            outcome,
         )
 
 

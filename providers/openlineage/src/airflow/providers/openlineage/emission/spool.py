@@ -236,26 +236,26 @@ class Spool:
 
     def entries(self) -> list[SpoolEntry]:
         """Every spooled event, oldest first; removes temporary files left by killed writers."""
-        found = []
-        try:
-            listing = list(os.scandir(self.directory))
-        except OSError:
-            return []
-        now = time.time()
-        for item in listing:
-            if item.name.startswith(_TMP_PREFIX):
-                _remove_if_stale(item, now)
-                continue
-            match = _NAME.match(item.name)
-            if match is None:
-                continue
-            # The size is in the name: listing a large spool costs no stat() per file.
-            stamp, size = int(match["stamp"]), int(match["size"])
-            found.append(SpoolEntry(item.path, item.name, match["run"], match["kind"], stamp, size))
-        found.sort(key=lambda entry: entry.name)
-        with self._lock:
+        with self._lock:  # a write of this process cannot fall between the listing and the run index
+            try:
+                listing = list(os.scandir(self.directory))
+            except OSError:
+                return []
+            found = []
+            now = time.time()
+            for item in listing:
+                if item.name.startswith(_TMP_PREFIX):
+                    _remove_if_stale(item, now)
+                    continue
+                match = _NAME.match(item.name)
+                if match is None:
+                    continue
+                # The size is in the name: listing a large spool costs no stat() per file.
+                stamp, size = int(match["stamp"]), int(match["size"])
+                found.append(SpoolEntry(item.path, item.name, match["run"], match["kind"], stamp, size))
+            found.sort(key=lambda entry: entry.name)
             self._runs_waiting = {entry.run_id for entry in found}
-        return found
+            return found
 
     def holds_run(self, run_id: str) -> bool:
         """True when an event of ``run_id`` waits on disk, as far as this process has seen."""
