@@ -113,25 +113,27 @@ def test_an_unusable_configuration_exits_2(monkeypatch, tmp_path):
 
 
 def test_the_spool_is_reported_off_on_or_unusable(monkeypatch, tmp_path):
+    from airflow.providers.openlineage import conf
+    from airflow.providers.openlineage.emission import spool
+
+    def spool_dir(value: str) -> None:
+        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__SPOOL_DIR", value)
+        conf.clear_cache()
+        spool.reset_opened()
+
     _configure(monkeypatch, f"http://127.0.0.1:{unused_port()}")
     _, output, _ = _run(["--no-send"])
     assert "Spool: off" in output
-    spool_dir = tmp_path / "spool"
-    spool_dir.mkdir()
-    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__SPOOL_DIR", str(spool_dir))
+    (tmp_path / "spool").mkdir()
+    spool_dir(str(tmp_path / "spool"))
     _, output, _ = _run(["--no-send", "--json"])
     assert json.loads(output)["spool"] == {
         "enabled": True,
-        "directory": str(spool_dir),
+        "directory": str(tmp_path / "spool"),
         "files": 0,
         "bytes": 0,
         "oldest": None,
     }
-    from airflow.providers.openlineage import conf
-    from airflow.providers.openlineage.emission import spool
-
-    conf.clear_cache()
-    spool.reset_opened()
-    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__SPOOL_DIR", str(tmp_path / "missing"))
+    spool_dir(str(tmp_path / "missing"))
     _, output, _ = _run(["--no-send"])
     assert f"Spool: OFF, [openlineage] spool_dir={tmp_path / 'missing'} is missing or not writable" in output
