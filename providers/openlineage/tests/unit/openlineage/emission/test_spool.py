@@ -32,7 +32,9 @@ def test_files_are_owner_only_in_write_order_and_hold_the_event_as_sent(tmp_path
     assert not [p for p in spool.directory.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
-def test_a_full_spool_drops_its_oldest_events_and_says_so_once(tmp_path, caplog):
+def test_a_full_spool_drops_its_oldest_events_and_says_so_once(tmp_path, caplog, monkeypatch):
+    counted = []
+    monkeypatch.setattr(spool_module.metrics, "incr", counted.append)
     first = run_event("START")
     size = len(spool_module.encode(first, "test"))
     spool = new_spool(tmp_path, max_bytes=size * 3 + size // 2)
@@ -46,6 +48,8 @@ def test_a_full_spool_drops_its_oldest_events_and_says_so_once(tmp_path, caplog)
     assert len(warnings) == 1
     assert "is full" in warnings[0]
     assert "spool_max_size_mb" in warnings[0]
+    assert counted.count("spool.dropped.full") == 3
+    assert counted.count("spool.spooled") == 6
 
 
 def test_an_event_larger_than_the_spool_is_dropped(tmp_path, caplog):
