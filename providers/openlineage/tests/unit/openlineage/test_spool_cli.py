@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import time
 from pathlib import Path
 
 from receiver import Receiver, unused_port
@@ -63,6 +65,27 @@ def test_replay_delivers_everything_with_progress_and_empties_the_spool(monkeypa
     assert received == run_ids
     assert "[##############################] 120/120" in text
     assert "Replayed 120 event(s); 0 still spooled" in text
+
+
+def test_replay_waits_for_a_file_another_process_holds(monkeypatch, tmp_path):
+    with Receiver("healthy") as receiver:
+        _configure(monkeypatch, tmp_path, receiver.url)
+        run_ids = _spooled(3)
+        held = configured_spool().entries()[0]
+        ready_read, ready_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # another replayer holding the oldest file for a second
+            claim = configured_spool().claim(held)
+            os.write(ready_write, b"1" if claim else b"0")
+            time.sleep(1)
+            os._exit(0)
+        assert os.read(ready_read, 1) == b"1"
+        code, text = _run(["replay", "--timeout", "20"])
+        os.waitpid(pid, 0)
+        received = [event["run"]["runId"] for event in receiver.events]
+    assert code == 0, text
+    assert sorted(received) == sorted(run_ids)
+    assert "Replayed 3 event(s); 0 still spooled" in text
 
 
 def test_replay_is_bounded_by_max_events(monkeypatch, tmp_path):

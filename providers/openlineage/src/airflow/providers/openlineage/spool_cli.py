@@ -32,15 +32,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
 from airflow.providers.openlineage import client_config, conf
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
-from airflow.providers.openlineage.emission.replay import replay
+from airflow.providers.openlineage.emission.replay import ReplayResult, replay
 from airflow.providers.openlineage.emission.spool import Spool, configured_spool
 
 DEFAULT_REPLAY_TIMEOUT = 300.0
+HELD_RETRY_SECONDS = 0.5
 _BAR_WIDTH = 30
 
 
@@ -114,19 +116,33 @@ def _replay(spool: Spool, max_events: int | None, timeout: float, out: TextIO) -
     if max_events is not None:
         total = min(total, max_events)
     progress = _Progress(total, out)
-    result = replay(
-        spool,
-        lambda: client_config.build_client(config),
-        FixedDeadline(timeout),
-        max_files=max_events,
-        on_sent=progress.advance,
-    )
+    deadline = FixedDeadline(timeout)
+    result = ReplayResult()
+    while True:  # passes until done; files another process holds right now are tried again shortly
+        left_to_send = None if max_events is None else max_events - result.sent
+        one_pass = replay(
+            spool,
+            lambda: client_config.build_client(config),
+            deadline,
+            max_files=left_to_send,
+            on_sent=progress.advance,
+        )
+        result.sent += one_pass.sent
+        result.corrupt += one_pass.corrupt
+        result.failed, result.error, result.waiting = one_pass.failed, one_pass.error, one_pass.waiting
+        done = left_to_send is not None and result.sent >= max_events
+        if done or result.failed or not one_pass.waiting or deadline.remaining() < HELD_RETRY_SECONDS:
+            break
+        if not one_pass.sent:
+            time.sleep(HELD_RETRY_SECONDS)
     progress.finish()
     left = len(spool.entries())
     print(f"Replayed {result.sent} event(s); {left} still spooled; {result.corrupt} moved aside.", file=out)
     if result.failed:
         print(f"The backend failed, replay stopped: {result.error}", file=out)
         return 1
+    if left and result.waiting and max_events is None:
+        print(f"{result.waiting} event(s) were held by another process replaying the spool.", file=out)
     return 0
 
 

@@ -107,6 +107,29 @@ def test_a_claimed_file_cannot_be_claimed_by_another_process(tmp_path):
     assert spool.claim(entry) is not None
 
 
+def test_a_forked_child_does_not_keep_its_parents_claims(tmp_path):
+    """flock belongs to the open file: a child forked while a claim is held must not keep it locked."""
+    spool = new_spool(tmp_path)
+    spool.write(run_event("START"), "test")
+    (entry,) = spool.entries()
+    claim = spool.claim(entry)
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a long-lived child (a LocalExecutor worker forked by the scheduler)
+        os.write(ready_write, b"1")  # past fork(): its at-fork handlers ran
+        time.sleep(3)
+        os._exit(0)
+    assert os.read(ready_read, 1) == b"1"
+    try:
+        claim.release()
+        again = spool.claim(entry)
+        assert again is not None  # free as soon as the parent lets go, though the child still lives
+        again.release()
+    finally:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+
+
 def test_a_file_deleted_by_its_holder_is_not_claimed_by_one_who_opened_it_before(tmp_path):
     spool = new_spool(tmp_path)
     spool.write(run_event("START"), "test")

@@ -45,6 +45,7 @@ import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -103,6 +104,7 @@ class Claim:
     def __init__(self, entry: SpoolEntry, fd: int) -> None:
         self.entry = entry
         self._fd: int | None = fd
+        _live_claims.add(self)
 
     def read(self) -> bytes:
         assert self._fd is not None
@@ -125,6 +127,31 @@ class Claim:
         if self._fd is not None:
             os.close(self._fd)  # closing the descriptor drops the flock
             self._fd = None
+        _live_claims.discard(self)
+
+    def _drop_inherited(self) -> None:
+        """In a forked child: close this copy, else the lock outlives the parent's release."""
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
+
+
+# flock belongs to the open file, which fork() shares: a child process (a LocalExecutor worker forked
+# by the scheduler while its replayer holds a claim) would keep the file locked for its whole life.
+_live_claims: weakref.WeakSet[Claim] = weakref.WeakSet()
+
+
+def _drop_claims_after_fork() -> None:
+    for claim in list(_live_claims):
+        claim._drop_inherited()
+    _live_claims.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_claims_after_fork)
 
 
 class Spool:
