@@ -177,9 +177,8 @@ def test_a_runner_killed_right_after_spooling_still_gets_its_start_replayed(shar
         backend.wait_for(1, timeout=10)
         events = list(backend.events)
     task_job = f"{KILLED}.killed_after_spooling"
-    diagnosis = (
-        replay.stdout + replay.stderr[-2000:] + str([(e["job"]["name"], e["eventType"]) for e in events])
-    )
+    received = [(e["job"]["name"], e["eventType"]) for e in events]
+    diagnosis = f"replay printed: {replay.stdout}\n{replay.stderr[-3000:]}\nreceived: {received}"
     assert [e["eventType"] for e in events if e["job"]["name"] == task_job][:1] == ["START"], diagnosis
     assert list(spool_dir.glob("*.json")) == []
 
