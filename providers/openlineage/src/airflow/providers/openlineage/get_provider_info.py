@@ -144,7 +144,7 @@ def get_provider_info():
                         "version_added": "1.9.0",
                     },
                     "spool_dir": {
-                        "description": 'Directory where events that could not be delivered (the backend refused them after the\nclient\'s retries, the deadline passed, a queue overflowed, a long-lived process exited with\nevents unsent) are kept, already redacted, one owner-only file per event, and sent again\nlater in the background. Empty (the default) turns the spool off: such events are dropped and\ncounted as before. The directory must exist and be writable by every Airflow process that\nemits events; a missing or unwritable one is logged once and the spool stays off. Delivery\nfrom the spool is at least once. See the guide "Surviving backend outages".\n',
+                        "description": "Directory where events that could not be delivered (the backend refused them after the\nclient's retries, the deadline passed, a queue overflowed, a long-lived process exited with\nevents unsent) are kept, already redacted, one owner-only file per event, and sent again\nlater in the background. Empty (the default) turns the spool off: such events are dropped and\ncounted as before. The directory must exist and be writable by every Airflow process that\nemits events; a missing or unwritable one is logged once and the spool stays off. Delivery\nfrom the spool is at least once. See the guide Surviving backend outages.\n",
                         "type": "string",
                         "example": "/var/lib/airflow/openlineage-spool",
                         "default": "",
