@@ -39,6 +39,11 @@ def _durations(output: str) -> list[float]:
     return [float(d) for d in re.findall(r"(?:Workload|Task) finished.*?duration=([0-9.]+)", output)]
 
 
+def _spooled(spool_dir: Path, kind: str = "*") -> list[Path]:
+    """Spooled events: named files only (``.tmp-*`` files are writes in progress, or torn by a kill)."""
+    return sorted(p for p in spool_dir.glob(f"*.{kind}.json") if not p.name.startswith("."))
+
+
 def _latest_run(env, dag_id: str) -> str:
     return env.query("SELECT run_id FROM dag_run WHERE dag_id = ? ORDER BY id DESC LIMIT 1", (dag_id,))[0][0]
 
@@ -109,7 +114,7 @@ def test_refused_then_hung_then_recovered_loses_nothing(shared_airflow, spec, sp
     _lineage(env, spool_dir, refused_url, mode)
     refused = env.dags_test(TWENTY, timeout=300)
     assert set(_states(env, TWENTY).values()) == {"success"}, refused.stdout[-3000:]
-    refused_files = len(list(spool_dir.glob("*.json")))
+    refused_files = len(_spooled(spool_dir))
     assert refused_files == 41, sorted(p.name for p in spool_dir.iterdir())
 
     with Receiver("hung", max_hang=600) as backend:
@@ -121,18 +126,18 @@ def test_refused_then_hung_then_recovered_loses_nothing(shared_airflow, spec, sp
         worst = max(slots) - baseline
         print(f"{mode}: hung backend, worst slot {max(slots):.2f}s (healthy median {baseline:.2f}s)")
         assert worst <= TIMEOUT + MARGIN_SECONDS, slots
-        assert len(list(spool_dir.glob("*.json"))) == 82, sorted(p.name for p in spool_dir.iterdir())
+        assert len(_spooled(spool_dir)) == 82, sorted(p.name for p in spool_dir.iterdir())
 
         backend.recover()  # held requests are answered now: copies of spooled events may arrive too
         scheduler = env._spawn(["scheduler"], "scheduler-spool.log")
         try:
             end = time.monotonic() + REPLAY_WITHIN_SECONDS
-            while time.monotonic() < end and list(spool_dir.glob("*.json")):
+            while time.monotonic() < end and _spooled(spool_dir):
                 time.sleep(1)
             time.sleep(1)
         finally:
             env._terminate_gracefully(scheduler)
-        left = sorted(p.name for p in spool_dir.glob("*.json"))
+        left = sorted(p.name for p in _spooled(spool_dir))
         events = list(backend.events)
     log = (env.home / "scheduler-spool.log").read_text(errors="replace")
     assert left == [], log[-3000:]
@@ -161,7 +166,7 @@ def test_a_runner_killed_right_after_spooling_still_gets_its_start_replayed(shar
     _lineage(env, spool_dir, f"http://127.0.0.1:{unused_port()}", mode)
     result = env.dags_test(KILLED, timeout=300)
     assert _states(env, KILLED) == {"killed_after_spooling": "failed"}, result.stdout[-3000:]
-    starts = list(spool_dir.glob("*.START.json"))
+    starts = _spooled(spool_dir, "START")
     assert len(starts) == 1, sorted(p.name for p in spool_dir.iterdir())
     assert json.loads(starts[0].read_bytes())["event"]["eventType"] == "START"  # complete, not torn
     with Receiver("healthy") as backend:
@@ -180,7 +185,7 @@ def test_a_runner_killed_right_after_spooling_still_gets_its_start_replayed(shar
     received = [(e["job"]["name"], e["eventType"]) for e in events]
     diagnosis = f"replay printed: {replay.stdout}\n{replay.stderr[-3000:]}\nreceived: {received}"
     assert [e["eventType"] for e in events if e["job"]["name"] == task_job][:1] == ["START"], diagnosis
-    assert list(spool_dir.glob("*.json")) == []
+    assert _spooled(spool_dir) == []
 
 
 def test_a_missing_spool_directory_is_one_warning_and_tasks_succeed(shared_airflow, tmp_path):

@@ -30,7 +30,11 @@ with DAG(dag_id="ol_e2e_spool_killed", schedule=None, start_date=START) as kille
         """Waits until its START is in the spool (the backend refuses it), then the runner is SIGKILLed."""
         spool = Path(os.environ["AIRFLOW__OPENLINEAGE__SPOOL_DIR"])
         end = time.monotonic() + 30
-        while time.monotonic() < end and not list(spool.glob("*.START.json")):
+
+        def spooled() -> list[Path]:  # renamed into place: a ``.tmp-`` file is still being written
+            return [p for p in spool.glob("*.START.json") if not p.name.startswith(".")]
+
+        while time.monotonic() < end and not spooled():
             time.sleep(0.05)
         os.kill(os.getpid(), signal.SIGKILL)
 
