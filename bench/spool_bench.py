@@ -135,23 +135,20 @@ def main() -> int:
             }
         )
 
-    def med(path: tuple[str, ...]) -> float:
-        values = []
+    def values(path: tuple[str, ...]) -> list[float]:
+        found = []
         for round_ in rounds:
             value = round_
             for key in path:
                 value = value[key]
-            values.append(value)
-        return statistics.median(values)
+            found.append(value)
+        return found
+
+    def med(path: tuple[str, ...]) -> float:
+        return statistics.median(values(path))
 
     def spread(path: tuple[str, ...]) -> str:
-        values = []
-        for round_ in rounds:
-            value = round_
-            for key in path:
-                value = value[key]
-            values.append(value)
-        return f"{min(values):.2f}..{max(values):.2f}"
+        return f"{min(values(path)):.2f}..{max(values(path)):.2f}"
 
     lines = [
         f"{args.rounds} rounds, {args.events} events per measurement; medians over rounds (min..max)",
