@@ -23,6 +23,9 @@ step "docs (sphinx-build -W)"
 step "pytest on Airflow 3.3.2"
 "$venv33/bin/python" -m pytest -p no:cacheprovider "$@" || status=1
 
+step "differential harness: the corpus through 2.20.3 and ours, no undocumented difference (~3 min)"
+bash bench/differential.sh --json "${TMPDIR:-/tmp}/ol-differential.json" || status=1
+
 step "pytest on Airflow 3.1.8 (unit + e2e; packaging tests run once, on 3.3.2)"
 "$venv31/bin/python" -m pytest -p no:cacheprovider -m "not packaging" "$@" || status=1
 

@@ -31,6 +31,7 @@ from openlineage.client.event_v2 import RunEvent, RunState
 
 from airflow.providers.openlineage.events import add_dag_run_state_facet, build_dag_run_event
 from airflow.providers.openlineage.snapshots import DagRunSnapshot
+from airflow.providers.openlineage.utils.airflow_info import fetch_dag_versions
 from airflow.providers.openlineage.utils.emission_policy import resolve_dag_emission_policy
 from airflow.providers.openlineage.utils.ids import safe_getattr
 from airflow.providers.openlineage.utils.redaction import redact_event
@@ -44,6 +45,12 @@ def dag_run_event(state: RunState, snapshot: DagRunSnapshot, msg: str | None = N
     if not resolve_dag_emission_policy(dag_id, safe_getattr(snapshot, "dag")).emit:
         log.info("OpenLineage events of DAG `%s` are turned off by the emission policy", dag_id)
         return None
+    try:
+        snapshot = snapshot.with_values(
+            dag_versions=fetch_dag_versions(dag_id, safe_getattr(snapshot, "run_id"))
+        )
+    except Exception as err:  # noqa: BLE001 - the version fields are left out, the event still goes
+        log.debug("OpenLineage could not read the DAG versions of %s: %s", snapshot.route_key, err)
     event = redact_event(build_dag_run_event(state, snapshot, msg))
     if state != RunState.START:
         event = add_dag_run_state_facet(

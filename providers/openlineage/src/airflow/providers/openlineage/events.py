@@ -56,6 +56,7 @@ from airflow.providers.openlineage.utils.airflow_info import (
     describe_task,
     describe_task_instance,
 )
+from airflow.providers.openlineage.utils.assets import get_runtime_outlet_assets
 from airflow.providers.openlineage.utils.ids import (
     _PRODUCER,
     build_dag_run_ol_run_id,
@@ -286,7 +287,11 @@ def build_task_event(
     run_facets["airflow"] = AirflowRunFacet(
         dag=describe_dag(dag),
         dagRun=describe_dag_run(dag_run),
-        task=describe_task(task, include_full_task_info=include_full_task_info),
+        task=describe_task(
+            task,
+            include_full_task_info=include_full_task_info,
+            runtime_assets=get_runtime_outlet_assets(task_instance) if event_type != RunState.START else None,
+        ),
         taskInstance=describe_task_instance(task_instance),
         taskUuid=identity.run_id,
     )

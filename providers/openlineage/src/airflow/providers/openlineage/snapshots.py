@@ -31,11 +31,13 @@ from typing import Any
 from airflow.providers.openlineage.utils.ids import safe_getattr
 
 # Every DAG-run attribute an event reads (run id, facets, nominal time, event time, policy).
+# ``dag_versions`` is not copied at the hook (reading it loads rows): the emitter thread adds it.
 _DAG_RUN_FIELDS = (
     "clear_number",
     "conf",
     "dag",
     "dag_id",
+    "dag_versions",
     "data_interval_end",
     "data_interval_start",
     "end_date",
@@ -51,6 +53,8 @@ _DAG_RUN_FIELDS = (
     "triggered_by",
     "triggering_user_name",
 )
+
+_ADDED_LATER = frozenset({"dag_versions"})
 
 
 class DagRunSnapshot:
@@ -74,7 +78,9 @@ class DagRunSnapshot:
     def of(cls, dag_run: Any) -> DagRunSnapshot:
         """Copy ``dag_run``'s values; ``conf`` is deep-copied (the DAG object is shared, read-only)."""
         missing = object()
-        values = {name: safe_getattr(dag_run, name, missing) for name in _DAG_RUN_FIELDS}
+        values = {
+            name: safe_getattr(dag_run, name, missing) for name in _DAG_RUN_FIELDS if name not in _ADDED_LATER
+        }
         values = {name: value for name, value in values.items() if value is not missing}
         if "conf" in values:
             try:
@@ -82,6 +88,12 @@ class DagRunSnapshot:
             except Exception:  # noqa: BLE001 - an uncopyable conf is not described rather than shared
                 values["conf"] = None
         return cls(**values)
+
+    def with_values(self, **values: Any) -> DagRunSnapshot:
+        """A copy with more values (what the emitter thread reads later, such as ``dag_versions``)."""
+        missing = object()
+        current = {name: getattr(self, name, missing) for name in _DAG_RUN_FIELDS}
+        return type(self)(**{**{k: v for k, v in current.items() if v is not missing}, **values})
 
     @property
     def state_value(self) -> str:

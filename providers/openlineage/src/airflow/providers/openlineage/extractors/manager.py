@@ -119,7 +119,9 @@ class ExtractorManager:
         )
 
         runtime = [
-            d for d in (to_openlineage_dataset(a) for a in get_runtime_outlet_assets(task_instance)) if d
+            d
+            for d in (to_openlineage_dataset(a) for a, _alias in get_runtime_outlet_assets(task_instance))
+            if d
         ]
         return dedupe([*outputs, *runtime]) if runtime else outputs
 

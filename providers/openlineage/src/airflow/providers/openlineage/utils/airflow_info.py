@@ -170,7 +170,7 @@ def _json_native(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, dict):
-        return {str(k): _json_native(v) for k, v in value.items()}
+        return {_json_key(k): _json_native(v) for k, v in value.items()}
     if isinstance(value, (set, frozenset)):
         return [_json_native(v) for v in sorted(value, key=str)]
     if isinstance(value, (list, tuple)):
@@ -178,6 +178,13 @@ def _json_native(value: Any) -> Any:
     if isinstance(value, enum.Enum):  # never ``getattr(value, "value")``: accessors look such names up
         return value.value if isinstance(value.value, (str, int)) else str(value.value)
     return str(value)
+
+
+def _json_key(key: Any) -> str:
+    """A dict key as JSON has it; an enum key (Airflow's ``Encoding.TYPE``) by its value (``__type``)."""
+    if isinstance(key, enum.Enum):
+        return str(key.value)
+    return str(key)
 
 
 def to_json_value(value: Any) -> Any:
@@ -266,7 +273,41 @@ def describe_dag_run(dag_run: Any) -> dict[str, Any]:
         return None
 
     info.update(_computed({"duration": duration, "note": lambda: safe_getattr(dag_run, "note")}))
+    info.update(describe_dag_version(safe_getattr(dag_run, "dag_versions")))
     return info
+
+
+def describe_dag_version(dag_versions: Any) -> dict[str, Any]:
+    """
+    Bundle and version of the DAG a run uses (its latest DAG version), where the run knows them.
+
+    Only the scheduler's DagRun does; the task runner's has no versions, and then nothing is added.
+    """
+    if not dag_versions:
+        return {}
+    current = dag_versions[-1]
+    version_id = safe_getattr(current, "id")
+    return {
+        "dag_bundle_name": safe_getattr(current, "bundle_name"),
+        "dag_bundle_version": safe_getattr(current, "bundle_version"),
+        "dag_version_id": None if version_id is None else str(version_id),
+        "dag_version_number": safe_getattr(current, "version_number"),
+    }
+
+
+def fetch_dag_versions(dag_id: str, run_id: str) -> list[Any]:
+    """A DAG run's DAG versions as plain values, read in a session of its own (off the scheduler loop)."""
+    from types import SimpleNamespace
+
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    fields = ("id", "bundle_name", "bundle_version", "version_number")
+    with create_session() as session:
+        dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
+        versions = list(safe_getattr(dag_run, "dag_versions") or []) if dag_run is not None else []
+        return [SimpleNamespace(**{name: safe_getattr(v, name) for name in fields}) for v in versions]
 
 
 def describe_task_instance(task_instance: Any) -> dict[str, Any]:
@@ -297,14 +338,28 @@ def describe_task_group(task_group: Any) -> dict[str, Any] | None:
     return info
 
 
-def describe_assets(assets: Iterable[Any]) -> list[dict[str, Any]]:
-    """Assets among a task's inlets or outlets (aliases and other objects are left out)."""
+def describe_assets(
+    assets: Iterable[Any], runtime: Iterable[tuple[Any, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """
+    Assets among a task's inlets or outlets (aliases and other objects are left out).
+
+    ``runtime`` adds what the task attached while it ran: ``(asset, alias)`` is typed
+    ``asset_event_from_alias`` with the alias as ``source_alias``; ``(asset, None)`` is ``asset_event``.
+    """
     described = []
     for asset in assets or ():
         uri = safe_getattr(asset, "uri")
         if uri is None or type(asset).__name__ != "Asset":
             continue
         described.append({"uri": uri, "extra": safe_getattr(asset, "extra") or {}, "type": "asset"})
+    for asset, alias in runtime or ():
+        entry = {"uri": safe_getattr(asset, "uri"), "extra": safe_getattr(asset, "extra") or {}}
+        if alias is None:
+            entry["type"] = "asset_event"
+        else:
+            entry.update(type="asset_event_from_alias", source_alias=safe_getattr(alias, "name"))
+        described.append(entry)
     return described
 
 
@@ -324,8 +379,15 @@ def operator_provider_version(task: Any) -> str | None:
     return None
 
 
-def describe_task(task: Any, include_full_task_info: bool = False) -> dict[str, Any]:
-    """The ``task`` part of the ``airflow`` facet (more attributes with ``include_full_task_info``)."""
+def describe_task(
+    task: Any, include_full_task_info: bool = False, runtime_assets: list[tuple[Any, Any]] | None = None
+) -> dict[str, Any]:
+    """
+    The ``task`` part of the ``airflow`` facet (more attributes with ``include_full_task_info``).
+
+    ``runtime_assets`` (see :func:`~airflow.providers.openlineage.utils.assets.get_runtime_outlet_assets`)
+    are listed after the static outlets.
+    """
     if include_full_task_info:
         names = [
             name
@@ -342,8 +404,10 @@ def describe_task(task: Any, include_full_task_info: bool = False) -> dict[str, 
                 "operator_class_path": lambda: get_fully_qualified_class_name(task),
                 "operator_provider_version": lambda: operator_provider_version(task),
                 "task_group": lambda: describe_task_group(safe_getattr(task, "task_group")),
-                "inlets": lambda: describe_assets(safe_getattr(task, "inlets", [])),
-                "outlets": lambda: describe_assets(safe_getattr(task, "outlets", [])),
+                "inlets": lambda: to_json_value(describe_assets(safe_getattr(task, "inlets", []))),
+                "outlets": lambda: to_json_value(
+                    describe_assets(safe_getattr(task, "outlets", []), runtime_assets)
+                ),
                 "mapped": lambda: (
                     type(task).__name__ == "MappedOperator"
                     or bool(safe_getattr(task, "_BaseOperator__from_mapped", False))
@@ -396,19 +460,43 @@ def emits_ol_events(task: Any, dag_id: str | None) -> bool:
     return allowed and _runs_at_all(task)
 
 
+def labelled_edges(dag: Any) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """
+    Labelled edges by source task or group id: ``(edges to tasks, edges to whole groups)``.
+
+    Airflow records an edge that leaves or enters a task group at the group's join nodes
+    (``<group>.downstream_join_id`` / ``upstream_join_id``); those are named by their group here.
+    """
+    edge_info = safe_getattr(dag, "edge_info") or {}
+    if not edge_info:
+        return {}
+    entering: dict[str, str] = {}
+    leaving: dict[str, str] = {}
+    for group_id, group in (safe_getattr(dag, "task_group_dict") or {}).items():
+        entering[safe_getattr(group, "upstream_join_id")] = group_id
+        leaving[safe_getattr(group, "downstream_join_id")] = group_id
+    edges: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for source, targets in edge_info.items():
+        to_tasks: dict[str, Any] = {}
+        to_groups: dict[str, Any] = {}
+        for target, info in sorted((targets or {}).items()):
+            if target in entering:
+                to_groups[entering[target]] = _json_native(info)
+            else:
+                to_tasks[target] = _json_native(info)
+        edges[leaving.get(source, source)] = (to_tasks, to_groups)
+    return edges
+
+
 def describe_dag_structure(dag: Any) -> dict[str, Any]:
     """``tasks`` and ``taskGroups`` of the ``airflow`` job facet (DAG START)."""
     from airflow.providers.openlineage.utils.ids import get_fully_qualified_class_name
 
-    edge_info = safe_getattr(dag, "edge_info") or {}
+    edges = labelled_edges(dag)
     tasks: dict[str, Any] = {}
     for task in sorted(safe_getattr(dag, "tasks") or [], key=lambda t: t.task_id):
         group = safe_getattr(task, "task_group")
-        labels = {
-            target: {"label": info["label"]}
-            for target, info in (edge_info.get(task.task_id) or {}).items()
-            if isinstance(info, dict) and info.get("label")
-        }
+        to_tasks, to_groups = edges.get(task.task_id, ({}, {}))
         tasks[task.task_id] = {
             "operator": get_fully_qualified_class_name(task),
             "task_group": safe_getattr(group, "group_id"),
@@ -419,7 +507,8 @@ def describe_dag_structure(dag: Any) -> dict[str, Any]:
             "is_setup": bool(safe_getattr(task, "is_setup", False)),
             "is_teardown": bool(safe_getattr(task, "is_teardown", False)),
             "downstream_task_ids": sorted(safe_getattr(task, "downstream_task_ids") or []),
-            "downstream_task_edges": labels,
+            "downstream_task_edges": to_tasks,
+            "downstream_group_edges": to_groups,
         }
     groups: dict[str, Any] = {}
     root = safe_getattr(dag, "task_group")
@@ -430,11 +519,14 @@ def describe_dag_structure(dag: Any) -> dict[str, Any]:
         if children is None:
             continue
         parent = safe_getattr(node, "parent_group")
+        to_tasks, to_groups = edges.get(node.group_id, ({}, {}))
         groups[node.group_id] = {
             "parent_group": safe_getattr(parent, "group_id"),
             "ui_color": safe_getattr(node, "ui_color"),
             "ui_fgcolor": safe_getattr(node, "ui_fgcolor"),
             "ui_label": safe_getattr(node, "label", node.group_id),
+            "downstream_task_edges": to_tasks,
+            "downstream_group_edges": to_groups,
         }
         pending.extend(children.values())
     return {"taskTree": {}, "taskGroups": dict(sorted(groups.items())), "tasks": tasks}
@@ -459,8 +551,11 @@ def fetch_dag_run_state(dag_id: str, run_id: str, dag_run_state: str) -> dict[st
                 TaskInstance.end_date,
             ).where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)
         ).all()
-    for task_id, map_index, state, duration, start_date, end_date in rows:
-        key = task_id if map_index in (None, -1) else f"{task_id}[{map_index}]"
+    # One entry per task id, as today's provider has it: a mapped task shows its highest map index.
+    for task_id, _map_index, state, duration, start_date, end_date in sorted(
+        rows, key=lambda row: (row[0], -1 if row[1] is None else row[1])
+    ):
+        key = task_id
         states[key] = to_json_value(state) or "none"
         if duration is not None:
             durations[key] = float(duration)

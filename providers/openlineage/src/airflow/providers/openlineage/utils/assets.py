@@ -134,23 +134,44 @@ def dedupe(datasets: list[Dataset]) -> list[Dataset]:
     return unique
 
 
-def get_runtime_outlet_assets(task_instance: Any) -> list[Any]:
+def get_runtime_outlet_assets(task_instance: Any) -> list[tuple[Any, Any]]:
     """
-    Assets a task attached at run time through an ``AssetAlias`` (``outlet_events[alias].add(asset)``).
+    ``(asset, alias or None)`` for each outlet a task attached while it ran.
 
-    Static outlets are already in ``task.outlets``; these are known only once the task ran.
+    ``outlet_events[alias].add(asset)`` gives ``(asset, alias)``; ``outlet_events[asset].extra = ...``
+    (or a yielded ``Metadata``) gives ``(asset, None)`` with that extra. Static outlets are already
+    in ``task.outlets``; these are known only once the task ran, and only in the task runner.
     """
     try:
         outlet_events = task_instance.get_template_context().get("outlet_events")
     except Exception:  # noqa: BLE001 - no runtime context (not a running task)
         return []
-    assets = []
-    for accessor in (getattr(outlet_events, "_dict", None) or {}).values():
-        for alias_event in getattr(accessor, "asset_alias_events", None) or []:
-            try:
-                asset = alias_event.dest_asset_key.to_asset()
-                extra = {**(getattr(alias_event, "dest_asset_extra", None) or {})}
-                assets.append(type(asset)(name=asset.name, uri=asset.uri, extra=extra) if extra else asset)
-            except Exception as err:  # noqa: BLE001 - one odd alias event costs only itself
-                log.debug("OpenLineage could not read an asset alias event: %s", err)
-    return assets
+    found: list[tuple[Any, Any]] = []
+    for key, accessor in (getattr(outlet_events, "_dict", None) or {}).items():
+        try:
+            found.extend(_runtime_outlets_of(key, accessor))
+        except Exception as err:  # noqa: BLE001 - one odd outlet event costs only itself
+            log.debug("OpenLineage could not read a runtime outlet event: %s", err)
+    return found
+
+
+def _runtime_outlets_of(key: Any, accessor: Any) -> list[tuple[Any, Any]]:
+    """The runtime outlets behind one ``outlet_events`` entry (keyed by an asset or alias unique key)."""
+    from airflow.sdk import Asset
+
+    if hasattr(key, "to_asset_alias"):
+        alias = key.to_asset_alias()
+        pairs = []
+        for event in getattr(accessor, "asset_alias_events", None) or []:
+            extra = {
+                **(getattr(event, "dest_asset_extra", None) or {}),
+                **(getattr(event, "extra", None) or {}),
+            }
+            dest = event.dest_asset_key
+            pairs.append((Asset(name=dest.name, uri=dest.uri, extra=extra), alias))
+        return pairs
+    extra = getattr(accessor, "extra", None) or {}
+    if extra and hasattr(key, "to_asset"):
+        asset = key.to_asset()
+        return [(Asset(name=asset.name, uri=asset.uri, extra=dict(extra)), None)]
+    return []

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Differential harness: build this provider's venv and today's provider (2.20.3) beside it on the
+# same pinned Airflow (3.3.2), run the corpus in bench/differential/dags through both, and print the
+# differences by path. Exit 1 on a difference not documented in bench/differential/allowed.json.
+# Extra arguments go to bench/differential/run.py (e.g. --dags diff_docs,diff_branch).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+version="3.3.2"
+ours="$("$root/scripts/setup-venv.sh" "$version" | tail -n 1)"
+upstream="$root/.venvs/bench-upstream-2.20.3-airflow-$version"
+constraints="$root/ci/constraints-airflow-$version.txt"
+stamp="$upstream/.installed-$(sha256sum "$constraints" | cut -c1-16)"
+if [ ! -f "$stamp" ]; then
+  rm -rf "$upstream"
+  uv venv --quiet --python 3.11 "$upstream" >&2
+  uv pip install --quiet --compile-bytecode --python "$upstream/bin/python" -r "$constraints" \
+    "apache-airflow-providers-openlineage==2.20.3" >&2
+  touch "$stamp"
+fi
+exec "$ours/bin/python" "$root/bench/differential/run.py" --ours "$ours" --upstream "$upstream" "$@"

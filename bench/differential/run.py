@@ -1,0 +1,381 @@
+"""
+Differential harness: the same DAG corpus through today's provider (2.20.3) and ours, event by event.
+
+Each provider gets its own Airflow home on the same pinned Airflow, a real api-server, scheduler and
+triggerer (LocalExecutor, tasks under the real Task SDK supervisor), and an HTTP receiver on
+127.0.0.1. Every corpus DAG is triggered once with the same logical date and run id, so run ids,
+data intervals and nominal times are the same on both sides. Events are matched by job, event type
+and run id, normalised (times, pids, hosts, ports, producer and versions), and compared value by
+value. The table lists each differing path once with how often it differs and one example;
+``allowed.json`` documents the deliberate differences, and the exit status is 1 when any other
+difference shows.
+
+Usage (``bench/differential.sh`` builds both venvs and calls this):
+    python bench/differential/run.py --ours VENV --upstream VENV [--json OUT] [--dags diff_docs,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import fnmatch
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "dev"))
+
+from harness import AirflowEnv  # noqa: E402
+from receiver import Receiver  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+DAGS = HERE / "dags"
+ALLOWED = HERE / "allowed.json"
+LOGICAL_DATE = "2025-06-01T00:00:00+00:00"
+RUN_ID = "manual__diff"
+NAMESPACE = "diff"
+
+#: The same lineage configuration for both providers (thread mode is the main job's mode).
+EMISSION_POLICY = [
+    {"scope": {"dag_id": "diff_policy_quiet_tasks"}, "controls": {"emit_task_events": False}},
+    {
+        "scope": {"operator": "airflow.providers.standard.operators.bash.BashOperator"},
+        "controls": {"include_source_code": True},
+    },
+    {"scope": {"dag_id": "diff_policy_no_source"}, "controls": {"include_source_code": False}},
+    {
+        "scope": {"dag_id": "diff_policy_regex", "task_id": "tmp_.*"},
+        "match_mode": "regex",
+        "controls": {"emit": False},
+    },
+]
+
+TRIGGER = """
+import datetime as dt, sys
+from airflow.api.common.trigger_dag import trigger_dag
+from airflow.utils.types import DagRunTriggeredByType
+when = dt.datetime.fromisoformat(sys.argv[1])
+for dag_id in sys.argv[3:]:
+    trigger_dag(dag_id, run_id=sys.argv[2], logical_date=when, run_after=when,
+                triggered_by=DagRunTriggeredByType.CLI, conf={"source": "differential"})
+"""
+
+#: Keys whose values are specific to one run of a provider (wall-clock times, processes, hosts).
+VOLATILE_KEYS = frozenset(
+    {
+        "eventTime",
+        "producer",
+        "_producer",
+        "start_date",
+        "end_date",
+        "queued_at",
+        "queued_dttm",
+        "duration",
+        "pid",
+        "hostname",
+        "last_scheduling_decision",
+        "updated_at",
+        "scheduled_dttm",
+        "openlineageAdapterVersion",
+        "dag_version_id",
+    }
+)
+#: Keys whose values are maps of names to volatile values (their keys still count).
+VOLATILE_MAPS = frozenset({"tasksDuration"})
+_PORT = re.compile(r"(127\.0\.0\.1|localhost):\d+")
+_OBJECT_AT = re.compile(r" at 0x[0-9a-f]+")
+_PID = re.compile(r"PID: \d+")
+_VENV = re.compile(r"/[^\s\"']*/\.venvs/[^/]+/")
+
+
+def lineage_env(receiver: Receiver, sqlite_path: Path) -> dict[str, str]:
+    return {
+        "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(receiver.transport(timeout=30)),
+        "AIRFLOW__OPENLINEAGE__NAMESPACE": NAMESPACE,
+        "AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD": "True",
+        "AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT": "30",
+        "AIRFLOW__OPENLINEAGE__DISABLED_FOR_OPERATORS": "diff_common.NoisyOperator",
+        "AIRFLOW__OPENLINEAGE__EMISSION_POLICY": json.dumps(EMISSION_POLICY),
+        "AIRFLOW_CONN_DIFF_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(sqlite_path)}),
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG": "4",
+        "AIRFLOW__TRIGGERER__DEFAULT_CAPACITY": "10",
+    }
+
+
+def run_corpus(label: str, venv: Path, dag_ids: list[str] | None, timeout: float) -> dict[str, Any]:
+    """Run the corpus through one provider; returns its events and the DAG runs' final states."""
+    started = time.monotonic()
+    work = Path(tempfile.mkdtemp(prefix=f"ol-diff-{label}-"))
+    with (
+        Receiver() as receiver,
+        AirflowEnv(
+            DAGS, env=lineage_env(receiver, work / "corpus.db"), airflow_bin=str(venv / "bin" / "airflow")
+        ) as env,
+    ):
+        env.start_api_server()
+        parsed = env.run(["dags", "reserialize"], timeout=300)
+        known = sorted(row[0] for row in env.query("SELECT dag_id FROM dag WHERE dag_id LIKE 'diff_%'"))
+        if parsed.returncode != 0 or not known:
+            raise RuntimeError(f"the corpus did not parse under {label}:\n{parsed.stdout[-3000:]}")
+        wanted = [d for d in known if dag_ids is None or d in dag_ids]
+        env.query("UPDATE dag SET is_paused = 0 WHERE dag_id LIKE 'diff_%'")
+        subprocess.run(
+            [str(venv / "bin" / "python"), "-c", TRIGGER, LOGICAL_DATE, RUN_ID, *wanted],
+            env=env.env,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+        scheduler = env._spawn(["scheduler"], "scheduler.log")
+        env._spawn(["triggerer"], "triggerer.log")
+        end = time.monotonic() + timeout
+        states: dict[str, str] = {}
+        while time.monotonic() < end:
+            states = dict(env.query("SELECT dag_id, state FROM dag_run WHERE run_id = ?", (RUN_ID,)))
+            if all(states.get(d) in ("success", "failed") for d in wanted):
+                break
+            time.sleep(2)
+        time.sleep(3)  # the scheduler hands the last DAG-run events to its emitter
+        env._terminate_gracefully(scheduler)
+        others = env.query("SELECT dag_id, run_id FROM dag_run WHERE run_id != ?", (RUN_ID,))
+        events = list(receiver.events)
+    return {
+        "label": label,
+        "dags": wanted,
+        "states": states,
+        "other_runs": others,
+        "events": events,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+
+
+# -- normalising and matching ------------------------------------------------------------------
+
+
+def normalise(value: Any, key: str | None = None) -> Any:
+    if key in VOLATILE_KEYS:
+        return "<volatile>" if value is not None else None
+    if isinstance(value, dict):
+        if key in VOLATILE_MAPS:
+            return {k: "<volatile>" for k in value}
+        return {k: normalise(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        items = [normalise(v) for v in value]
+        if key in ("inputs", "outputs", "fields") or all(isinstance(v, str) for v in items):
+            items.sort(key=lambda v: json.dumps(v, sort_keys=True))
+        return items
+    if isinstance(value, str):
+        value = _PORT.sub(r"\1:<port>", _OBJECT_AT.sub("", value))
+        return _VENV.sub("<venv>/", _PID.sub("PID: <pid>", value))
+    return value
+
+
+def _run_id_owner(events: list[dict[str, Any]]) -> dict[str, str]:
+    return {e["run"]["runId"]: e["job"]["name"] for e in events}
+
+
+def keyed(events: list[dict[str, Any]]) -> dict[tuple[str, str, str, int], dict[str, Any]]:
+    """Events by (job name, event type, run id, n-th of its kind in a stable order)."""
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for event in events:
+        normal = normalise(event)
+        run_id = event.get("run", {}).get("runId", "-")
+        if ".query." in event["job"]["name"]:
+            run_id = "<query run>"  # SQL child events get a new run id per query in both providers
+            normal["run"]["runId"] = run_id
+        key = (event["job"]["name"], event.get("eventType", "-"), run_id)
+        groups[key].append(normal)
+    out = {}
+    for key, group in groups.items():
+        group.sort(key=lambda e: json.dumps(e, sort_keys=True))
+        for n, event in enumerate(group):
+            out[(*key, n)] = event
+    return out
+
+
+_INDEX = re.compile(r"\[\d+\]")
+#: Maps keyed by task, group or facet-free names: reported as ``<name>`` so one row covers them all.
+NAMED_MAPS = frozenset({"tasks", "taskGroups", "tasksState", "tasksDuration", "properties"})
+
+
+def differences(upstream: Any, ours: Any, path: str = "") -> list[tuple[str, str, Any, Any]]:
+    """(path, kind, upstream value, our value) for every leaf that differs."""
+    if isinstance(upstream, dict) and isinstance(ours, dict):
+        found = []
+        named = path.rsplit(".", 1)[-1] in NAMED_MAPS
+        for k in sorted(set(upstream) | set(ours)):
+            sub = f"{path}.{'<name>' if named else k}" if path else k
+            if k not in ours:
+                found.append((sub, "missing in ours", upstream[k], None))
+            elif k not in upstream:
+                found.append((sub, "extra in ours", None, ours[k]))
+            else:
+                found.extend(differences(upstream[k], ours[k], sub))
+        return found
+    if isinstance(upstream, list) and isinstance(ours, list) and len(upstream) == len(ours):
+        found = []
+        for i, (a, b) in enumerate(zip(upstream, ours, strict=True)):
+            found.extend(differences(a, b, f"{path}[{i}]"))
+        return found
+    if upstream != ours:
+        return [(path, "differs", upstream, ours)]
+    return []
+
+
+def compare(upstream_events: list[dict[str, Any]], our_events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every difference, one record per (event, path)."""
+    theirs, ours = keyed(upstream_events), keyed(our_events)
+    records = []
+    for key in sorted(set(theirs) | set(ours)):
+        job, event_type = key[0], key[1]
+        if key not in ours:
+            records.append(_record("<event>", "missing in ours", job, event_type, "present", None))
+        elif key not in theirs:
+            records.append(_record("<event>", "extra in ours", job, event_type, None, "present"))
+        else:
+            for path, kind, a, b in differences(theirs[key], ours[key]):
+                records.append(_record(path, kind, job, event_type, a, b))
+    return records
+
+
+def _record(path: str, kind: str, job: str, event_type: str, upstream: Any, ours: Any) -> dict[str, Any]:
+    return {
+        "path": _INDEX.sub("[]", path),
+        "kind": kind,
+        "job": job,
+        "eventType": event_type,
+        "upstream": upstream,
+        "ours": ours,
+    }
+
+
+# -- allow-list and report ---------------------------------------------------------------------
+
+
+def load_allowed() -> list[dict[str, str]]:
+    return json.loads(ALLOWED.read_text())["allowed"]
+
+
+def is_allowed(record: dict[str, Any], allowed: list[dict[str, str]]) -> dict[str, str] | None:
+    for rule in allowed:
+        if not fnmatch.fnmatchcase(record["path"], rule["path"]):
+            continue
+        if rule.get("kind", record["kind"]) != record["kind"]:
+            continue
+        if not fnmatch.fnmatchcase(record["job"], rule.get("job", "*")):
+            continue
+        return rule
+    return None
+
+
+def _short(value: Any, width: int = 38) -> str:
+    text = json.dumps(value, sort_keys=True)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def summarise(records: list[dict[str, Any]], allowed: list[dict[str, str]]) -> list[dict[str, Any]]:
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for record in records:
+        row = rows.setdefault(
+            (record["path"], record["kind"]),
+            {"path": record["path"], "kind": record["kind"], "count": 0, "example": record},
+        )
+        row["count"] += 1
+        rule = is_allowed(record, allowed)
+        row["allowed"] = rule["reason"] if rule else row.get("allowed")
+        if rule is None:
+            row["allowed"] = None
+            row["example"] = record
+    return sorted(rows.values(), key=lambda r: (r["allowed"] is not None, r["path"], r["kind"]))
+
+
+def print_report(results: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    for side in ("upstream", "ours"):
+        run = results[side]
+        failed = sorted(d for d, s in run["states"].items() if s != "success")
+        print(
+            f"{side:9s}: {len(run['dags'])} DAGs, {len(run['events'])} events, {run['seconds']} s; "
+            f"DAG runs not successful (by design or not): {', '.join(failed) or 'none'}"
+        )
+    header = f"{'path':58s} {'kind':16s} {'n':>4s}  {'example job':34s} {'upstream':38s} {'ours':38s}"
+    print()
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        ex = row["example"]
+        mark = "  (allowed)" if row["allowed"] else ""
+        print(
+            f"{row['path'][:58]:58s} {row['kind']:16s} {row['count']:4d}  {_short(ex['job'], 34):34s} "
+            f"{_short(ex['upstream']):38s} {_short(ex['ours']):38s}{mark}"
+        )
+    undocumented = [r for r in rows if not r["allowed"]]
+    total = sum(r["count"] for r in rows)
+    print()
+    print(
+        f"{len(rows)} differing paths ({total} differences); {len(rows) - len(undocumented)} documented in "
+        f"allowed.json, {len(undocumented)} undocumented"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--ours", type=Path, required=True)
+    parser.add_argument("--upstream", type=Path, required=True)
+    parser.add_argument("--dags", help="comma-separated DAG ids (default: the whole corpus)")
+    parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "differential.json")
+    parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--report", type=Path, help="re-print a saved run instead of running")
+    args = parser.parse_args(argv)
+
+    if args.report:
+        results = json.loads(args.report.read_text())
+    else:
+        dag_ids = args.dags.split(",") if args.dags else None
+        results = {
+            "logical_date": LOGICAL_DATE,
+            "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "upstream": run_corpus("upstream", args.upstream, dag_ids, args.timeout),
+            "ours": run_corpus("ours", args.ours, dag_ids, args.timeout),
+        }
+    records = compare(results["upstream"]["events"], results["ours"]["events"])
+    rows = summarise(records, load_allowed())
+    results["rows"] = rows
+    print_report(results, rows)
+    if not args.report:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(results, indent=1, default=str))
+        print(f"saved {args.json}")
+    problems = [r for r in rows if not r["allowed"]]
+    states_differ = results["upstream"]["states"] != results["ours"]["states"]
+    if states_differ:
+        print(
+            "DAG-run states differ between the providers:",
+            results["upstream"]["states"],
+            results["ours"]["states"],
+        )
+    runs_differ = sorted(map(tuple, results["ours"]["other_runs"])) != sorted(
+        map(tuple, results["upstream"]["other_runs"])
+    )
+    if runs_differ:
+        print(
+            "the scheduler's own DAG runs differ:",
+            results["upstream"]["other_runs"],
+            results["ours"]["other_runs"],
+        )
+    return 1 if problems or states_differ or runs_differ else 0
+
+
+if __name__ == "__main__":
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.exit(main())
