@@ -4,6 +4,7 @@
 # differences by path. Exit 1 on a difference not documented in bench/differential/allowed.json.
 # Extra arguments go to bench/differential/run.py (e.g. --dags diff_docs,diff_branch).
 set -euo pipefail
+export PATH="$HOME/.local/bin:$PATH"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 version="3.3.2"
 ours="$("$root/scripts/setup-venv.sh" "$version" | tail -n 1)"
