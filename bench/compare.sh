@@ -6,16 +6,7 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 version="${OL_BENCH_AIRFLOW:-3.3.2}"
 ours="$("$root/scripts/setup-venv.sh" "$version" | tail -n 1)"
-upstream="$root/.venvs/bench-upstream-2.20.3-airflow-$version"
-constraints="$root/ci/constraints-airflow-$version.txt"
-stamp="$upstream/.installed-$(sha256sum "$constraints" | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  rm -rf "$upstream"
-  uv venv --quiet --python 3.11 "$upstream" >&2
-  uv pip install --quiet --compile-bytecode --python "$upstream/bin/python" -r "$constraints" \
-    "apache-airflow-providers-openlineage==2.20.3" >&2
-  touch "$stamp"
-fi
+upstream="$("$root/scripts/setup-upstream-venv.sh" "$version" | tail -n 1)"
 # Both sides import from compiled bytecode, as a production install does.
 for venv in "$ours" "$upstream"; do
   if [ ! -f "$venv/.bytecode-compiled" ]; then

@@ -8,14 +8,5 @@ export PATH="$HOME/.local/bin:$PATH"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 version="3.3.2"
 ours="$("$root/scripts/setup-venv.sh" "$version" | tail -n 1)"
-upstream="$root/.venvs/bench-upstream-2.20.3-airflow-$version"
-constraints="$root/ci/constraints-airflow-$version.txt"
-stamp="$upstream/.installed-$(sha256sum "$constraints" | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  rm -rf "$upstream"
-  uv venv --quiet --python 3.11 "$upstream" >&2
-  uv pip install --quiet --compile-bytecode --python "$upstream/bin/python" -r "$constraints" \
-    "apache-airflow-providers-openlineage==2.20.3" >&2
-  touch "$stamp"
-fi
+upstream="$("$root/scripts/setup-upstream-venv.sh" "$version" | tail -n 1)"
 exec "$ours/bin/python" "$root/bench/differential/run.py" --ours "$ours" --upstream "$upstream" "$@"
