@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from airflow.providers.openlineage.sql_schemas import parse_query_result
 from airflow.providers.openlineage.sqlparser import (
     DEFAULT_INFORMATION_SCHEMA_COLUMNS,
     DEFAULT_INFORMATION_SCHEMA_TABLE_NAME,
@@ -10,7 +11,6 @@ from airflow.providers.openlineage.sqlparser import (
     database_info_for,
     default_normalize_name_method,
 )
-from airflow.providers.openlineage.utils.sql import parse_query_result
 
 
 def test_namespace_and_names_follow_database_info():

@@ -48,7 +48,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from airflow.providers.openlineage import client_config, conf
-from airflow.providers.openlineage.utils.config_masking import mask_config_text, mask_known_secrets
+from airflow.providers.openlineage.config_masking import mask_config_text, mask_known_secrets
 
 PROBE_JOB = "openlineage_check"
 _ENV_PREFIX = "AIRFLOW__OPENLINEAGE__"
@@ -163,7 +163,7 @@ def describe_transport(transport: Any, config: dict[str, Any] | None) -> dict[st
 
 
 def emission_policy_report() -> dict[str, Any]:
-    from airflow.providers.openlineage.utils.emission_policy import configured_rules, rule_problem
+    from airflow.providers.openlineage.emission_policy import configured_rules, rule_problem
 
     raw = conf.emission_policy()
     rejected = [
@@ -198,7 +198,7 @@ def probe_event() -> Any:
     from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 
     from airflow.providers.openlineage.events import utcnow
-    from airflow.providers.openlineage.utils.ids import _PRODUCER
+    from airflow.providers.openlineage.run_ids import _PRODUCER
 
     return RunEvent(
         eventType=RunState.COMPLETE,

@@ -41,11 +41,11 @@ from typing import Any
 import yaml
 
 from airflow.providers.openlineage import conf
+from airflow.providers.openlineage.config_masking import mask_config_text
 from airflow.providers.openlineage.token_provider import (
     AirflowConnectionConfigProvider,
     resolve_airflow_connection_auth,
 )
-from airflow.providers.openlineage.utils.config_masking import mask_config_text
 
 log = logging.getLogger(__name__)
 

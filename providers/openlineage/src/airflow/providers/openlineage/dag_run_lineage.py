@@ -29,12 +29,12 @@ import logging
 
 from openlineage.client.event_v2 import RunEvent, RunState
 
+from airflow.providers.openlineage.airflow_description import fetch_dag_versions
+from airflow.providers.openlineage.emission_policy import resolve_dag_emission_policy
 from airflow.providers.openlineage.events import add_dag_run_state_facet, build_dag_run_event
+from airflow.providers.openlineage.redaction import redact_event
+from airflow.providers.openlineage.run_ids import safe_getattr
 from airflow.providers.openlineage.snapshots import DagRunSnapshot
-from airflow.providers.openlineage.utils.airflow_info import fetch_dag_versions
-from airflow.providers.openlineage.utils.emission_policy import resolve_dag_emission_policy
-from airflow.providers.openlineage.utils.ids import safe_getattr
-from airflow.providers.openlineage.utils.redaction import redact_event
 
 log = logging.getLogger(__name__)
 

@@ -42,6 +42,14 @@ from openlineage.client.facet_v2 import (
 )
 
 from airflow.providers.openlineage import conf
+from airflow.providers.openlineage.airflow_description import (
+    describe_dag,
+    describe_dag_run,
+    describe_dag_structure,
+    describe_task,
+    describe_task_instance,
+)
+from airflow.providers.openlineage.assets import get_runtime_outlet_assets
 from airflow.providers.openlineage.plugins.facets import (
     AirflowDagRunFacet,
     AirflowDebugRunFacet,
@@ -49,15 +57,7 @@ from airflow.providers.openlineage.plugins.facets import (
     AirflowMappedTaskRunFacet,
     AirflowRunFacet,
 )
-from airflow.providers.openlineage.utils.airflow_info import (
-    describe_dag,
-    describe_dag_run,
-    describe_dag_structure,
-    describe_task,
-    describe_task_instance,
-)
-from airflow.providers.openlineage.utils.assets import get_runtime_outlet_assets
-from airflow.providers.openlineage.utils.ids import (
+from airflow.providers.openlineage.run_ids import (
     _PRODUCER,
     build_dag_run_ol_run_id,
     build_task_instance_ol_run_id,
@@ -417,8 +417,8 @@ def add_dag_run_state_facet(event: RunEvent, dag_id: str, run_id: str, dag_run_s
     Runs on the emitter's worker thread, never in the scheduler's hook: the scheduler's session is
     inside a no-commit guard there, and its objects must not be touched from another thread.
     """
+    from airflow.providers.openlineage.airflow_description import fetch_dag_run_state
     from airflow.providers.openlineage.plugins.facets import AirflowStateRunFacet
-    from airflow.providers.openlineage.utils.airflow_info import fetch_dag_run_state
 
     event.run.facets.update(
         _optional(

@@ -39,7 +39,7 @@ from airflow.providers.openlineage.events import (
     get_dag_run_from_ti,
     utcnow,
 )
-from airflow.providers.openlineage.utils.ids import _PRODUCER, get_dag_run_logical_date
+from airflow.providers.openlineage.run_ids import _PRODUCER, get_dag_run_logical_date
 
 
 def external_query_facet(query_id: Any, source: str | None) -> dict[str, Any]:

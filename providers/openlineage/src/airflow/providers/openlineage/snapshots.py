@@ -28,7 +28,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from airflow.providers.openlineage.utils.ids import safe_getattr
+from airflow.providers.openlineage.run_ids import safe_getattr
 
 # Every DAG-run attribute an event reads (run id, facets, nominal time, event time, policy).
 # ``dag_versions`` is not copied at the hook (reading it loads rows): the emitter thread adds it.

@@ -35,6 +35,7 @@ from typing import Any
 from openlineage.client.event_v2 import RunState
 
 from airflow.providers.openlineage import client_config, conf
+from airflow.providers.openlineage.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.attempt import AttemptEmission, task_success_overtime
 from airflow.providers.openlineage.emission.base import EmissionMode, EventSender, OpenLineageEvent
@@ -43,13 +44,12 @@ from airflow.providers.openlineage.emission.fork_sender import ForkSender
 from airflow.providers.openlineage.emission.spool import Spool, configured_spool
 from airflow.providers.openlineage.emission.spooling import Spooling
 from airflow.providers.openlineage.emission.thread_sender import ThreadSender
+from airflow.providers.openlineage.emission_policy import EmissionPolicy, resolve_task_emission_policy
 from airflow.providers.openlineage.events import build_task_event, utcnow
 from airflow.providers.openlineage.extractors.base import OperatorLineage
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import state_reported_at
-from airflow.providers.openlineage.utils.custom_facets import get_user_provided_run_facets
-from airflow.providers.openlineage.utils.emission_policy import EmissionPolicy, resolve_task_emission_policy
-from airflow.providers.openlineage.utils.redaction import redact_event, sensitive_values
+from airflow.providers.openlineage.redaction import redact_event, sensitive_values
 
 log = logging.getLogger(__name__)
 

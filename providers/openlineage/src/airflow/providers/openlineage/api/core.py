@@ -99,7 +99,7 @@ def next_query_counter_from_context() -> str:
 
 
 def _task_emits(task_instance: Any) -> bool:
-    from airflow.providers.openlineage.utils.emission_policy import resolve_task_emission_policy
+    from airflow.providers.openlineage.emission_policy import resolve_task_emission_policy
 
     policy = resolve_task_emission_policy(
         getattr(task_instance, "task", None), task_instance.dag_id, task_instance.task_id

@@ -91,8 +91,8 @@ def emit_query_lineage(
         from openlineage.client.facet_v2 import sql_job
 
         from airflow.providers.openlineage.query_events import build_query_events, external_query_facet
+        from airflow.providers.openlineage.run_ids import get_job_name
         from airflow.providers.openlineage.sqlparser import SQLParser
-        from airflow.providers.openlineage.utils.ids import get_job_name
 
         inputs, outputs = list(inputs or []), list(outputs or [])
         if query_text and query_source_namespace:

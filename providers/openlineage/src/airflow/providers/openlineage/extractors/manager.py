@@ -112,7 +112,7 @@ class ExtractorManager:
     @staticmethod
     def _with_runtime_outlets(outputs: list[Any], task_instance: Any) -> list[Any]:
         """Add the assets the task attached through asset aliases while it ran."""
-        from airflow.providers.openlineage.utils.assets import (
+        from airflow.providers.openlineage.assets import (
             dedupe,
             get_runtime_outlet_assets,
             to_openlineage_dataset,
@@ -167,7 +167,7 @@ class ExtractorManager:
         return result.merge(self._from_inlets_outlets(task))
 
     def _hook_lineage(self, task_instance: Any, state: str) -> OperatorLineage | None:
-        from airflow.providers.openlineage.utils.hook_lineage import get_hook_lineage
+        from airflow.providers.openlineage.extractors.hook_lineage import get_hook_lineage
 
         try:
             lineage, self.child_events = get_hook_lineage(task_instance, is_successful=state != "failed")
@@ -178,7 +178,7 @@ class ExtractorManager:
 
     @staticmethod
     def _from_inlets_outlets(task: Any) -> OperatorLineage:
-        from airflow.providers.openlineage.utils.assets import to_openlineage_dataset
+        from airflow.providers.openlineage.assets import to_openlineage_dataset
 
         inputs = [d for d in (to_openlineage_dataset(i) for i in getattr(task, "inlets", []) or []) if d]
         outputs = [d for d in (to_openlineage_dataset(o) for o in getattr(task, "outlets", []) or []) if d]

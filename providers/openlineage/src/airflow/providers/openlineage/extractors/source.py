@@ -23,11 +23,11 @@ from typing import Any
 
 def unknown_operator_facet(task: Any, name: str | None = None) -> dict[str, Any]:
     """``{"unknownSourceAttribute": ...}`` naming the operator class and its task description."""
+    from airflow.providers.openlineage.airflow_description import describe_task
     from airflow.providers.openlineage.plugins.facets import (
         UnknownOperatorAttributeRunFacet,
         UnknownOperatorInstance,
     )
-    from airflow.providers.openlineage.utils.airflow_info import describe_task
 
     return {
         "unknownSourceAttribute": UnknownOperatorAttributeRunFacet(

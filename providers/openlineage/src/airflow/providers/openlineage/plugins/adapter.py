@@ -33,12 +33,12 @@ from typing import Any
 from openlineage.client.event_v2 import RunState
 
 from airflow.providers.openlineage import client_config
-from airflow.providers.openlineage.utils.ids import (
+from airflow.providers.openlineage.redaction import redact_event
+from airflow.providers.openlineage.run_ids import (
     _PRODUCER,
     build_dag_run_ol_run_id,
     build_task_instance_ol_run_id,
 )
-from airflow.providers.openlineage.utils.redaction import redact_event
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,7 @@ class AirflowMappedTaskRunFacet(_AirflowRunFacetBase):
 
     @classmethod
     def from_task_instance(cls, task_instance: Any) -> AirflowMappedTaskRunFacet:
-        from airflow.providers.openlineage.utils.ids import get_fully_qualified_class_name
+        from airflow.providers.openlineage.run_ids import get_fully_qualified_class_name
 
         return cls(
             mapIndex=task_instance.map_index,

@@ -46,9 +46,9 @@ from airflow.providers.openlineage.events import build_manual_task_event
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
+from airflow.providers.openlineage.redaction import redact_event
 from airflow.providers.openlineage.snapshots import DagRunSnapshot
 from airflow.providers.openlineage.task_lineage import TaskLineage
-from airflow.providers.openlineage.utils.redaction import redact_event
 
 log = logging.getLogger(__name__)
 hookimpl = HookimplMarker("airflow")

@@ -28,7 +28,7 @@ from typing import Any
 
 from airflow.providers.openlineage import conf
 from airflow.providers.openlineage.events import TaskRunIdentity, get_dag_run_from_ti
-from airflow.providers.openlineage.utils.ids import (
+from airflow.providers.openlineage.run_ids import (
     build_dag_run_ol_run_id,
     get_dag_run_logical_date,
     get_job_name,

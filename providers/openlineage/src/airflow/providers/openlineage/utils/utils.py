@@ -18,7 +18,7 @@
 Helpers other providers import from ``airflow.providers.openlineage.utils.utils``.
 
 This module is the stable address of those names; the work is done in the modules they come from
-(``utils.ids``, ``events``, ``utils.airflow_info``, ``utils.assets``, ...). Every function here keeps
+(``run_ids``, ``events``, ``airflow_description``, ``assets``, ...). Every function here keeps
 the signature other providers call it with.
 """
 
@@ -34,6 +34,8 @@ from airflow.providers.openlineage.api.core import (
     get_task_instance_from_context,
     next_query_counter_from_context,
 )
+from airflow.providers.openlineage.assets import translate_airflow_asset
+from airflow.providers.openlineage.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.events import (
     _MAX_DOC_BYTES,
     _parent_facet,
@@ -42,9 +44,7 @@ from airflow.providers.openlineage.events import (
     get_dag_run_from_ti,
 )
 from airflow.providers.openlineage.extractors.source import unknown_operator_facet
-from airflow.providers.openlineage.utils.assets import translate_airflow_asset
-from airflow.providers.openlineage.utils.custom_facets import get_user_provided_run_facets
-from airflow.providers.openlineage.utils.ids import (
+from airflow.providers.openlineage.run_ids import (
     _PRODUCER,
     build_dag_run_ol_run_id,
     build_task_instance_ol_run_id,
@@ -230,13 +230,13 @@ def get_airflow_run_facet(
     include_full_task_info: bool = False,
 ) -> dict[str, Any]:
     """``{"airflow": AirflowRunFacet}`` describing the DAG, its run, the task and its instance."""
-    from airflow.providers.openlineage.plugins.facets import AirflowRunFacet
-    from airflow.providers.openlineage.utils.airflow_info import (
+    from airflow.providers.openlineage.airflow_description import (
         describe_dag,
         describe_dag_run,
         describe_task,
         describe_task_instance,
     )
+    from airflow.providers.openlineage.plugins.facets import AirflowRunFacet
 
     return {
         "airflow": AirflowRunFacet(
@@ -276,6 +276,6 @@ def get_dag_run_dag_and_task_from_ti(task_instance: Any) -> tuple[Any, Any, Any]
 
 def get_operator_provider_version(operator: Any) -> str | None:
     """Version of the ``apache-airflow-providers-*`` distribution an operator comes from, if any."""
-    from airflow.providers.openlineage.utils.airflow_info import operator_provider_version
+    from airflow.providers.openlineage.airflow_description import operator_provider_version
 
     return operator_provider_version(operator)

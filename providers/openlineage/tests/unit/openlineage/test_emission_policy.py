@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from airflow.providers.openlineage.utils import emission_policy as ep
+from airflow.providers.openlineage import emission_policy as ep
 
 
 class BashOperator:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
-from airflow.providers.openlineage.utils.ids import (
+from airflow.providers.openlineage.run_ids import (
     build_dag_run_ol_run_id,
     build_task_instance_ol_run_id,
     get_root_information_from_dagrun_conf,

@@ -9,9 +9,9 @@ from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import documentation_job as job_facet
 from openlineage.client.serde import Serde
 
+from airflow.providers.openlineage.airflow_description import describe_dag_run, describe_task, to_json_value
 from airflow.providers.openlineage.plugins.facets import AirflowDagRunFacet
-from airflow.providers.openlineage.utils.airflow_info import describe_dag_run, describe_task, to_json_value
-from airflow.providers.openlineage.utils.redaction import (
+from airflow.providers.openlineage.redaction import (
     MASK,
     redact_event,
     redact_structure,

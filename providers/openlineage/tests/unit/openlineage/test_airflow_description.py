@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from airflow.providers.openlineage.utils.airflow_info import describe_dag_structure
+from airflow.providers.openlineage.airflow_description import describe_dag_structure
 
 
 def test_emits_ol_events_follows_the_policy_and_empty_operators(monkeypatch):
@@ -32,7 +32,7 @@ def test_emits_ol_events_follows_the_policy_and_empty_operators(monkeypatch):
 def test_every_schedule_kind_has_a_timetable_and_its_summary():
     from airflow.sdk import DAG, Asset
 
-    from airflow.providers.openlineage.utils.airflow_info import describe_dag
+    from airflow.providers.openlineage.airflow_description import describe_dag
 
     cases = [  # (schedule, summary, a key of the serialized timetable); Assets are not hashable on 3.1
         ("0 3 * * *", "0 3 * * *", "expression"),

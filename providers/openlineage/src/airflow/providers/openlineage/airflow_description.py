@@ -31,8 +31,8 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from airflow.providers.openlineage.utils.ids import get_fully_qualified_class_name, safe_getattr
-from airflow.providers.openlineage.utils.redaction import redact_structure
+from airflow.providers.openlineage.redaction import redact_structure
+from airflow.providers.openlineage.run_ids import get_fully_qualified_class_name, safe_getattr
 
 log = logging.getLogger(__name__)
 
@@ -385,7 +385,7 @@ def describe_task(
     """
     The ``task`` part of the ``airflow`` facet (more attributes with ``include_full_task_info``).
 
-    ``runtime_assets`` (see :func:`~airflow.providers.openlineage.utils.assets.get_runtime_outlet_assets`)
+    ``runtime_assets`` (see :func:`~airflow.providers.openlineage.assets.get_runtime_outlet_assets`)
     are listed after the static outlets.
     """
     if include_full_task_info:
@@ -451,7 +451,7 @@ def _runs_at_all(task: Any) -> bool:
 
 def emits_ol_events(task: Any, dag_id: str | None) -> bool:
     """Whether the task's run will produce events: its emission policy allows them, and it runs at all."""
-    from airflow.providers.openlineage.utils.emission_policy import resolve_task_emission_policy
+    from airflow.providers.openlineage.emission_policy import resolve_task_emission_policy
 
     try:
         allowed = resolve_task_emission_policy(task, dag_id or "", task.task_id, quiet=True).emit
@@ -490,7 +490,7 @@ def labelled_edges(dag: Any) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]
 
 def describe_dag_structure(dag: Any) -> dict[str, Any]:
     """``tasks`` and ``taskGroups`` of the ``airflow`` job facet (DAG START)."""
-    from airflow.providers.openlineage.utils.ids import get_fully_qualified_class_name
+    from airflow.providers.openlineage.run_ids import get_fully_qualified_class_name
 
     edges = labelled_edges(dag)
     tasks: dict[str, Any] = {}

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from airflow.providers.openlineage import conf
-from airflow.providers.openlineage.utils.config_masking import mask_config_text
+from airflow.providers.openlineage.config_masking import mask_config_text
 
 KEY = "ak-live-5ecr3t"
 
