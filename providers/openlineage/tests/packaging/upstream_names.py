@@ -48,7 +48,8 @@ def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
     """Statements of a module, including those under ``if TYPE_CHECKING``/version gates and ``try``."""
     for node in body:
         if isinstance(node, ast.If):
-            yield from _top_level(node.body)
+            if not _is_airflow_2_only(node):
+                yield from _top_level(node.body)
             yield from _top_level(node.orelse)
         elif isinstance(node, ast.Try):
             yield from _top_level(node.body)
@@ -60,6 +61,17 @@ def _top_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
 
 def _is_type_checking_only(node: ast.If) -> bool:
     return isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+
+
+def _is_airflow_2_only(node: ast.If) -> bool:
+    """``if not AIRFLOW_V_3_0_PLUS:``: names Airflow 3 never sees."""
+    test = node.test
+    return (
+        isinstance(test, ast.UnaryOp)
+        and isinstance(test.op, ast.Not)
+        and isinstance(test.operand, ast.Name)
+        and test.operand.id == "AIRFLOW_V_3_0_PLUS"
+    )
 
 
 def _class_members(node: ast.ClassDef) -> set[str]:

@@ -105,21 +105,37 @@ def _from_compat_lineage_object(obj: Any) -> Dataset | None:
     if kind == "File" and isinstance(getattr(obj, "url", None), str):
         return dataset_from_uri(obj.url)
     if kind == "Table" and getattr(obj, "cluster", None) and getattr(obj, "name", None):
-        from openlineage.client.facet_v2 import schema_dataset
-
-        columns = getattr(obj, "columns", None) or []
-        facets: dict[str, Any] = {}
-        if columns:
-            facets["schema"] = schema_dataset.SchemaDatasetFacet(
-                fields=[
-                    schema_dataset.SchemaDatasetFacetFields(
-                        name=column.name, type=column.data_type, description=column.description
-                    )
-                    for column in columns
-                ]
-            )
-        return Dataset(namespace=obj.cluster, name=f"{obj.database}.{obj.name}", facets=facets)
+        return dataset_from_table(obj)
     return None
+
+
+def _owner_name(user: Any) -> str:
+    """``user:First Last <email>``, the form 2.20.3 writes for a table's owners."""
+    names = " ".join(part for part in (user.first_name, user.last_name) if part)
+    return f"user:{names + ' ' if names else ''}<{user.email}>"
+
+
+def dataset_from_table(table: Any) -> Dataset:
+    """A ``Table`` lineage entity as ``<cluster>`` / ``<database>.<name>`` with columns, owners, doc."""
+    from openlineage.client.facet_v2 import documentation_dataset, ownership_dataset, schema_dataset
+
+    facets: dict[str, Any] = {}
+    if columns := getattr(table, "columns", None):
+        facets["schema"] = schema_dataset.SchemaDatasetFacet(
+            fields=[
+                schema_dataset.SchemaDatasetFacetFields(
+                    name=column.name, type=column.data_type, description=column.description
+                )
+                for column in columns
+            ]
+        )
+    if owners := getattr(table, "owners", None):
+        facets["ownership"] = ownership_dataset.OwnershipDatasetFacet(
+            owners=[ownership_dataset.Owner(name=_owner_name(user), type="") for user in owners]
+        )
+    if description := getattr(table, "description", None):
+        facets["documentation"] = documentation_dataset.DocumentationDatasetFacet(description=description)
+    return Dataset(namespace=f"{table.cluster}", name=f"{table.database}.{table.name}", facets=facets)
 
 
 def dedupe(datasets: list[Dataset]) -> list[Dataset]:

@@ -32,6 +32,7 @@ from openlineage.client.event_v2 import RunEvent, RunState
 from airflow.providers.openlineage.airflow_description import fetch_dag_versions
 from airflow.providers.openlineage.emission_policy import resolve_dag_emission_policy
 from airflow.providers.openlineage.events import add_dag_run_state_facet, build_dag_run_event
+from airflow.providers.openlineage.job_dependencies import is_asset_triggered, job_dependency_facet
 from airflow.providers.openlineage.redaction import redact_event
 from airflow.providers.openlineage.run_ids import safe_getattr
 from airflow.providers.openlineage.snapshots import DagRunSnapshot
@@ -51,7 +52,18 @@ def dag_run_event(state: RunState, snapshot: DagRunSnapshot, msg: str | None = N
         )
     except Exception as err:  # noqa: BLE001 - the version fields are left out, the event still goes
         log.debug("OpenLineage could not read the DAG versions of %s: %s", snapshot.route_key, err)
-    event = redact_event(build_dag_run_event(state, snapshot, msg))
+    event = build_dag_run_event(state, snapshot, msg)
+    if is_asset_triggered(snapshot):
+        try:
+            event.run.facets.update(job_dependency_facet(dag_id, safe_getattr(snapshot, "run_id")))
+        except Exception as err:  # noqa: BLE001 - the facet is left out, the event still goes
+            log.warning(
+                "OpenLineage `jobDependencies` of %s left out: %s: %s",
+                snapshot.route_key,
+                type(err).__name__,
+                err,
+            )
+    event = redact_event(event)
     if state != RunState.START:
         event = add_dag_run_state_facet(
             event, dag_id=dag_id, run_id=safe_getattr(snapshot, "run_id"), dag_run_state=snapshot.state_value

@@ -24,22 +24,26 @@ from typing import Any, Generic, TypeVar
 
 import attrs
 from openlineage.client.event_v2 import Dataset
+from openlineage.client.facet import BaseFacet as BaseFacetV1
+from openlineage.client.facet_v2 import JobFacet, RunFacet
 
 OL_METHOD_NAME_START = "get_openlineage_facets_on_start"
 OL_METHOD_NAME_COMPLETE = "get_openlineage_facets_on_complete"
 OL_METHOD_NAME_FAIL = "get_openlineage_facets_on_failure"
 
 DatasetSubclass = TypeVar("DatasetSubclass", bound=Dataset)
+#: The facets an ``OperatorLineage`` holds (``OperatorLineage[Dataset, RunFacet]`` in annotations).
+BaseFacetSubclass = TypeVar("BaseFacetSubclass", bound=BaseFacetV1 | RunFacet | JobFacet)
 
 
 @attrs.define
-class OperatorLineage(Generic[DatasetSubclass]):
+class OperatorLineage(Generic[DatasetSubclass, BaseFacetSubclass]):
     """Inputs, outputs and facets an extractor found for one task event."""
 
     inputs: list[DatasetSubclass] = attrs.Factory(list)
     outputs: list[DatasetSubclass] = attrs.Factory(list)
-    run_facets: dict[str, Any] = attrs.Factory(dict)
-    job_facets: dict[str, Any] = attrs.Factory(dict)
+    run_facets: dict[str, BaseFacetSubclass] = attrs.Factory(dict)
+    job_facets: dict[str, BaseFacetSubclass] = attrs.Factory(dict)
 
     def merge(self, other: OperatorLineage) -> OperatorLineage:
         """Combine with ``other``: datasets are concatenated, this object's facets win."""

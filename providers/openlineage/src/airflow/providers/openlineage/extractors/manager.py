@@ -176,6 +176,62 @@ class ExtractorManager:
             return None
         return lineage
 
+    # -- names other code calls on the manager (2.20.3's interface) ----------------------------
+
+    def extract_inlets_and_outlets(
+        self, task_metadata: OperatorLineage, task: Any, task_instance: Any = None
+    ) -> None:
+        """Add the task's inlets and outlets (and, with a task instance, its runtime outlets) in place."""
+        declared = self._from_inlets_outlets(task)
+        task_metadata.inputs.extend(declared.inputs)
+        outputs = [*task_metadata.outputs, *declared.outputs]
+        if task_instance is not None:
+            outputs = self._with_runtime_outlets(outputs, task_instance)
+        task_metadata.outputs[:] = outputs
+
+    def get_hook_lineage(
+        self, task_instance: Any = None, task_instance_state: Any = None
+    ) -> OperatorLineage | None:
+        """
+        What hooks reported while the task ran, or None when they reported no dataset.
+
+        Query jobs found in SQL hook extras are kept in :attr:`child_events`; the task's sender sends
+        them with its terminal event, within the task's deadline.
+        """
+        state = _state_name(task_instance_state) if task_instance_state is not None else "success"
+        lineage = self._hook_lineage(task_instance, state)
+        if lineage is None or not (lineage.inputs or lineage.outputs):
+            return None
+        return lineage
+
+    @staticmethod
+    def convert_to_ol_dataset_from_object_storage_uri(uri: str) -> Any:
+        from airflow.providers.openlineage.assets import dataset_from_uri
+
+        return dataset_from_uri(uri)
+
+    @staticmethod
+    def convert_to_ol_dataset_from_table(table: Any) -> Any:
+        from airflow.providers.openlineage.assets import dataset_from_table
+
+        return dataset_from_table(table)
+
+    @staticmethod
+    def convert_to_ol_dataset(obj: Any) -> Any:
+        """An inlet/outlet (OpenLineage dataset, Airflow asset, ``Table``, ``File``) as a dataset, or None."""
+        from airflow.providers.openlineage.assets import to_openlineage_dataset
+
+        return to_openlineage_dataset(obj)
+
+    def validate_task_metadata(self, task_metadata: Any) -> OperatorLineage | None:
+        """``task_metadata`` as ``OperatorLineage`` when it has its four fields, else None (one WARNING)."""
+        if not all(hasattr(task_metadata, n) for n in ("inputs", "outputs", "run_facets", "job_facets")):
+            log.warning(
+                "OpenLineage extractor returned %s, not OperatorLineage", type(task_metadata).__name__
+            )
+            return None
+        return _validated(task_metadata, type(task_metadata))
+
     @staticmethod
     def _from_inlets_outlets(task: Any) -> OperatorLineage:
         from airflow.providers.openlineage.assets import to_openlineage_dataset

@@ -48,12 +48,16 @@ class PythonExtractor(BaseExtractor):
 
     def _source_code(self) -> str | None:
         func = getattr(self.operator, "python_callable", None)
-        if func is None:
-            return None
-        if inspect.isbuiltin(func):
-            return str(func)
+        return None if func is None else self.get_source_code(func)
+
+    def get_source_code(self, callable: Any) -> str | None:
+        """Source of ``callable``; a builtin gives its repr, unreadable source None (one WARNING)."""
+        if inspect.isbuiltin(callable):
+            return str(callable)
         try:
-            return inspect.getsource(func)
-        except (OSError, TypeError) as err:
-            self.log.warning("OpenLineage could not read the source of %r: %s", func, err)
+            return inspect.getsource(callable)
+        except TypeError:
+            return str(callable)
+        except OSError as err:
+            self.log.warning("OpenLineage could not read the source of %r: %s", callable, err)
             return None

@@ -23,8 +23,10 @@ emit events.
 
 from __future__ import annotations
 
+import logging
 from typing import Any, TypeVar
 
+log = logging.getLogger(__name__)
 ENABLE_OL_PARAM_NAME = "_selective_enable_ol"
 
 _T = TypeVar("_T")

@@ -34,7 +34,7 @@ from airflow.providers.openlineage.api.core import (
     get_task_instance_from_context,
     next_query_counter_from_context,
 )
-from airflow.providers.openlineage.assets import translate_airflow_asset
+from airflow.providers.openlineage.assets import get_runtime_outlet_assets, translate_airflow_asset
 from airflow.providers.openlineage.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.events import (
     _MAX_DOC_BYTES,
@@ -86,12 +86,17 @@ __all__ = [
     "Asset",
     "build_dag_run_ol_run_id",
     "build_task_instance_ol_run_id",
+    "get_airflow_dag_run_facet",
     "get_airflow_debug_facet",
+    "get_airflow_job_facet",
     "get_airflow_mapped_task_facet",
     "get_airflow_run_facet",
+    "get_airflow_state_run_facet",
     "get_dag_documentation",
+    "get_dag_job_dependency_facet",
     "get_dag_parent_run_facet",
     "get_dag_run_dag_and_task_from_ti",
+    "get_filtered_unknown_operator_keys",
     "get_fully_qualified_class_name",
     "get_job_name",
     "get_operator_class",
@@ -99,11 +104,14 @@ __all__ = [
     "get_parent_information_from_dagrun_conf",
     "get_processing_engine_facet",
     "get_root_information_from_dagrun_conf",
+    "get_runtime_outlet_assets",
     "get_task_documentation",
     "get_task_instance_from_context",
     "get_task_parent_run_facet",
     "get_unknown_source_attribute_run_facet",
     "get_user_provided_run_facets",
+    "is_dag_run_asset_triggered",
+    "is_json_serializable",
     "is_operator_disabled",
     "is_selective_lineage_enabled",
     "is_valid_uuid",
@@ -242,7 +250,11 @@ def get_airflow_run_facet(
         "airflow": AirflowRunFacet(
             dag=describe_dag(dag),
             dagRun=describe_dag_run(dag_run),
-            task=describe_task(task, include_full_task_info=include_full_task_info),
+            task=describe_task(
+                task,
+                include_full_task_info=include_full_task_info,
+                runtime_assets=get_runtime_outlet_assets(task_instance),
+            ),
             taskInstance=describe_task_instance(task_instance),
             taskUuid=task_uuid,
         )
@@ -279,3 +291,92 @@ def get_operator_provider_version(operator: Any) -> str | None:
     from airflow.providers.openlineage.airflow_description import operator_provider_version
 
     return operator_provider_version(operator)
+
+
+def get_airflow_dag_run_facet(dag_run: Any) -> dict[str, Any]:
+    """``{"airflowDagRun": ...}`` describing a DAG run and its DAG; ``{}`` when the run has no DAG."""
+    from airflow.providers.openlineage.airflow_description import describe_dag, describe_dag_run
+    from airflow.providers.openlineage.plugins.facets import AirflowDagRunFacet
+
+    dag = safe_getattr(dag_run, "dag")
+    if not dag:
+        return {}
+    return {"airflowDagRun": AirflowDagRunFacet(dag=describe_dag(dag), dagRun=describe_dag_run(dag_run))}
+
+
+def get_airflow_job_facet(dag_run: Any) -> dict[str, Any]:
+    """``{"airflow": AirflowJobFacet}`` (tasks, groups, edges) of a run's DAG; ``{}`` on any problem."""
+    from airflow.providers.openlineage.airflow_description import describe_dag_structure
+    from airflow.providers.openlineage.plugins.facets import AirflowJobFacet
+
+    dag = safe_getattr(dag_run, "dag")
+    if not dag:
+        return {}
+    try:
+        return {"airflow": AirflowJobFacet(**describe_dag_structure(dag))}
+    except Exception as err:  # noqa: BLE001 - a facet, never an error for the caller
+        log.warning(
+            "OpenLineage `airflow` job facet of %s left out: %s: %s", dag_run, type(err).__name__, err
+        )
+        return {}
+
+
+def get_airflow_state_run_facet(
+    dag_id: str, run_id: str, task_ids: list[str], dag_run_state: Any
+) -> dict[str, Any]:
+    """``{"airflowState": ...}``: the run's state and its tasks' states and durations (read from the DB)."""
+    from airflow.providers.openlineage.airflow_description import fetch_dag_run_state, to_json_value
+    from airflow.providers.openlineage.plugins.facets import AirflowStateRunFacet
+
+    try:
+        fields = fetch_dag_run_state(dag_id, run_id, to_json_value(dag_run_state))
+    except Exception as err:  # noqa: BLE001 - a facet, never an error for the caller
+        log.warning(
+            "OpenLineage `airflowState` of %s/%s left out: %s: %s", dag_id, run_id, type(err).__name__, err
+        )
+        return {}
+    if task_ids:
+        wanted = set(task_ids)
+        for key in ("tasksState", "tasksDuration"):
+            fields[key] = {task_id: v for task_id, v in fields[key].items() if task_id in wanted}
+    return {"airflowState": AirflowStateRunFacet(**fields)}
+
+
+def get_dag_job_dependency_facet(dag_id: str, dag_run_id: str) -> dict[str, Any]:
+    """``{"jobDependencies": ...}`` of an asset-triggered DAG run; ``{}`` when none or on any problem."""
+    from airflow.providers.openlineage.job_dependencies import job_dependency_facet
+
+    try:
+        return job_dependency_facet(dag_id, dag_run_id)
+    except Exception as err:  # noqa: BLE001 - a facet, never an error for the caller
+        log.warning(
+            "OpenLineage `jobDependencies` of %s/%s left out: %s: %s",
+            dag_id,
+            dag_run_id,
+            type(err).__name__,
+            err,
+        )
+        return {}
+
+
+def is_dag_run_asset_triggered(dag_run: Any) -> bool:
+    """Whether the scheduler started the run because assets were updated."""
+    from airflow.providers.openlineage.job_dependencies import is_asset_triggered
+
+    return is_asset_triggered(dag_run)
+
+
+def is_json_serializable(item: Any) -> bool:
+    """Whether ``json.dumps`` accepts ``item`` as it is."""
+    import json
+
+    try:
+        json.dumps(item)
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return True
+
+
+def get_filtered_unknown_operator_keys(operator: Any) -> dict[str, Any]:
+    """An operator's instance attributes without its DAG and task group (which would hold the whole DAG)."""
+    return {key: value for key, value in vars(operator).items() if key not in ("dag", "task_group")}
