@@ -33,6 +33,7 @@ from typing import Any
 from openlineage.client.event_v2 import RunState
 
 from airflow.providers.openlineage import client_config
+from airflow.providers.openlineage.plugins import adapter_events
 from airflow.providers.openlineage.redaction import redact_event
 from airflow.providers.openlineage.run_ids import (
     _PRODUCER,
@@ -99,3 +100,256 @@ class OpenLineageAdapter:
         except Exception as err:  # noqa: BLE001 - lineage never raises into its caller
             log.warning("Failed to emit OpenLineage event: %s: %s", type(err).__name__, err)
         return event
+
+    # -- 2.20.3's per-event methods, for code that builds events from loose values ------------
+
+    def start_task(
+        self,
+        run_id: str,
+        job_name: str,
+        event_time: str,
+        job_description: str | None,
+        nominal_start_time: str | None,
+        nominal_end_time: str | None,
+        owners: list[str] | None,
+        tags: list[str] | None,
+        task: Any,
+        job_description_type: str | None = None,
+        run_facets: dict[str, Any] | None = None,
+    ) -> Any:
+        """Emit a task START; ``task`` is the ``OperatorLineage`` (or None) it carries."""
+        return self._emit_built(
+            "task START",
+            lambda: adapter_events.task_event(
+                RunState.START,
+                run_id=run_id,
+                job_name=job_name,
+                event_time=event_time,
+                task=task,
+                nominal_start_time=nominal_start_time,
+                nominal_end_time=nominal_end_time,
+                owners=owners,
+                tags=tags,
+                job_description=job_description,
+                job_description_type=job_description_type,
+                run_facets=run_facets,
+            ),
+        )
+
+    def complete_task(
+        self,
+        run_id: str,
+        job_name: str,
+        end_time: str,
+        task: Any,
+        nominal_start_time: str | None,
+        nominal_end_time: str | None,
+        owners: list[str] | None,
+        tags: list[str] | None,
+        job_description: str | None,
+        job_description_type: str | None = None,
+        run_facets: dict[str, Any] | None = None,
+    ) -> Any:
+        """Emit a task COMPLETE."""
+        return self._emit_built(
+            "task COMPLETE",
+            lambda: adapter_events.task_event(
+                RunState.COMPLETE,
+                run_id=run_id,
+                job_name=job_name,
+                event_time=end_time,
+                task=task,
+                nominal_start_time=nominal_start_time,
+                nominal_end_time=nominal_end_time,
+                owners=owners,
+                tags=tags,
+                job_description=job_description,
+                job_description_type=job_description_type,
+                run_facets=run_facets,
+            ),
+        )
+
+    def fail_task(
+        self,
+        run_id: str,
+        job_name: str,
+        end_time: str,
+        task: Any,
+        nominal_start_time: str | None,
+        nominal_end_time: str | None,
+        owners: list[str] | None,
+        tags: list[str] | None,
+        job_description: str | None,
+        job_description_type: str | None = None,
+        error: BaseException | str | None = None,
+        run_facets: dict[str, Any] | None = None,
+    ) -> Any:
+        """Emit a task FAIL, with an ``errorMessage`` facet when ``error`` is given."""
+        return self._emit_built(
+            "task FAIL",
+            lambda: adapter_events.task_event(
+                RunState.FAIL,
+                run_id=run_id,
+                job_name=job_name,
+                event_time=end_time,
+                task=task,
+                nominal_start_time=nominal_start_time,
+                nominal_end_time=nominal_end_time,
+                owners=owners,
+                tags=tags,
+                job_description=job_description,
+                job_description_type=job_description_type,
+                run_facets=run_facets,
+                error=error,
+            ),
+        )
+
+    def dag_started(
+        self,
+        dag_id: str,
+        run_id: str,
+        logical_date: Any,
+        start_date: Any,
+        nominal_start_time: str | None,
+        nominal_end_time: str | None,
+        owners: list[str] | None,
+        tags: list[str],
+        run_facets: dict[str, Any],
+        clear_number: int,
+        job_description: str | None,
+        is_asset_triggered: bool,
+        job_description_type: str | None = None,
+        job_facets: dict[str, Any] | None = None,
+    ) -> Any:
+        """Emit a DAG-run START (with ``jobDependencies`` for an asset-triggered run: a DB read here)."""
+
+        def build() -> Any:
+            return adapter_events.dag_event(
+                RunState.START,
+                dag_id=dag_id,
+                ol_run_id=self.build_dag_run_id(dag_id, logical_date, clear_number),
+                event_time=start_date.isoformat(),
+                nominal_start_time=nominal_start_time,
+                nominal_end_time=nominal_end_time,
+                owners=owners,
+                tags=tags,
+                job_description=job_description,
+                job_description_type=job_description_type,
+                run_facets={**run_facets, **_dependencies(dag_id, run_id, is_asset_triggered)},
+                job_facets=job_facets,
+            )
+
+        return self._emit_built("DAG run START", build)
+
+    def dag_success(
+        self,
+        dag_id: str,
+        run_id: str,
+        end_date: Any,
+        logical_date: Any,
+        nominal_start_time: str | None,
+        nominal_end_time: str | None,
+        tags: list[str] | None,
+        clear_number: int,
+        dag_run_state: Any,
+        task_ids: list[str],
+        owners: list[str] | None,
+        run_facets: dict[str, Any],
+        job_description: str | None,
+        is_asset_triggered: bool,
+        job_description_type: str | None = None,
+    ) -> Any:
+        """Emit a DAG-run COMPLETE with ``airflowState`` (read from the DB here)."""
+        return self._emit_dag_end(
+            RunState.COMPLETE, dag_id, run_id, end_date, logical_date, nominal_start_time,
+            nominal_end_time, tags, clear_number, dag_run_state, task_ids, owners, run_facets,
+            job_description, is_asset_triggered, job_description_type, None,
+        )  # fmt: skip
+
+    def dag_failed(
+        self,
+        dag_id: str,
+        run_id: str,
+        end_date: Any,
+        logical_date: Any,
+        nominal_start_time: str | None,
+        nominal_end_time: str | None,
+        tags: list[str] | None,
+        clear_number: int,
+        dag_run_state: Any,
+        task_ids: list[str],
+        owners: list[str] | None,
+        msg: str,
+        run_facets: dict[str, Any],
+        job_description: str | None,
+        is_asset_triggered: bool,
+        job_description_type: str | None = None,
+    ) -> Any:
+        """Emit a DAG-run FAIL with ``airflowState`` and ``msg`` as its ``errorMessage``."""
+        return self._emit_dag_end(
+            RunState.FAIL, dag_id, run_id, end_date, logical_date, nominal_start_time,
+            nominal_end_time, tags, clear_number, dag_run_state, task_ids, owners, run_facets,
+            job_description, is_asset_triggered, job_description_type, msg,
+        )  # fmt: skip
+
+    def _emit_dag_end(
+        self,
+        event_type: RunState,
+        dag_id: str,
+        run_id: str,
+        end_date: Any,
+        logical_date: Any,
+        nominal_start_time: str | None,
+        nominal_end_time: str | None,
+        tags: list[str] | None,
+        clear_number: int,
+        dag_run_state: Any,
+        task_ids: list[str],
+        owners: list[str] | None,
+        run_facets: dict[str, Any],
+        job_description: str | None,
+        is_asset_triggered: bool,
+        job_description_type: str | None,
+        msg: str | None,
+    ) -> Any:
+        from airflow.providers.openlineage.utils.utils import get_airflow_state_run_facet
+
+        def build() -> Any:
+            facets = {
+                **get_airflow_state_run_facet(dag_id, run_id, task_ids, dag_run_state),
+                **_dependencies(dag_id, run_id, is_asset_triggered),
+                **run_facets,
+            }
+            return adapter_events.dag_event(
+                event_type,
+                dag_id=dag_id,
+                ol_run_id=self.build_dag_run_id(dag_id, logical_date, clear_number),
+                event_time=end_date.isoformat(),
+                nominal_start_time=nominal_start_time,
+                nominal_end_time=nominal_end_time,
+                owners=owners,
+                tags=tags or [],
+                job_description=job_description,
+                job_description_type=job_description_type,
+                run_facets=facets,
+                msg=msg,
+            )
+
+        return self._emit_built(f"DAG run {event_type.value}", build)
+
+    def _emit_built(self, what: str, build: Any) -> Any:
+        """Build and emit; a failure to build is one WARNING and a None result, never an exception."""
+        try:
+            event = build()
+        except Exception as err:  # noqa: BLE001 - lineage never raises into its caller
+            log.warning("OpenLineage could not build the %s event: %s: %s", what, type(err).__name__, err)
+            return None
+        return self.emit(event)
+
+
+def _dependencies(dag_id: str, run_id: str, is_asset_triggered: bool) -> dict[str, Any]:
+    if not is_asset_triggered:
+        return {}
+    from airflow.providers.openlineage.utils.utils import get_dag_job_dependency_facet
+
+    return get_dag_job_dependency_facet(dag_id, run_id)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from openlineage.client.event_v2 import RunState
@@ -42,6 +43,7 @@ from pluggy import HookimplMarker
 from airflow.providers.openlineage import client_config, conf
 from airflow.providers.openlineage.dag_run_lineage import dag_run_event
 from airflow.providers.openlineage.emission.background import BackgroundEmitter, get_background_emitter
+from airflow.providers.openlineage.emission.daemon_pool import DaemonThreadPool
 from airflow.providers.openlineage.events import build_manual_task_event
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
@@ -83,6 +85,24 @@ class OpenLineageListener:
     def __init__(self) -> None:
         self.adapter = OpenLineageAdapter()
         self._task_lineage: TaskLineage | None = None
+        self._executor: DaemonThreadPool | None = None
+
+    @property
+    def executor(self) -> DaemonThreadPool:
+        """Daemon threads (``dag_state_change_process_pool_size`` of them) for :meth:`submit_callable`."""
+        if self._executor is None:
+            self._executor = DaemonThreadPool(conf.dag_state_change_process_pool_size())
+        return self._executor
+
+    def submit_callable(self, callable: Callable[..., Any], *args: Any, **kwargs: Any) -> Future:
+        """Run ``callable`` off the caller's thread; an error it raises is one WARNING line."""
+        future = self.executor.submit(callable, *args, **kwargs)
+        future.add_done_callback(self.log_submit_error)
+        return future
+
+    def log_submit_error(self, future: Future) -> None:
+        if (err := future.exception()) is not None:
+            log.warning("OpenLineage submitted call failed: %s: %s", type(err).__name__, err)
 
     @property
     def task_lineage(self) -> TaskLineage:
