@@ -66,8 +66,6 @@ STILL_MISSING = {
             "TaskInstanceInfo",
             "TaskInstanceInfo.casts",
             "TaskInstanceInfo.includes",
-            "build_task_event_job_facets",
-            "build_task_event_run_facets",
         )
     ),
 }

@@ -259,6 +259,16 @@ class TaskRunIdentity:
         }
 
 
+def task_job_facets(task: Any, dag: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Job facets of a task's events: documentation, owners, the DAG's tags, job type."""
+    job_facets: dict[str, Any] = dict(extra or {})
+    job_facets.update(task_documentation(task, dag))
+    job_facets.update(task_owners(task, dag))
+    job_facets.update(_tags_facet(safe_getattr(dag, "tags")))
+    job_facets.update(_job_type("TASK"))
+    return job_facets
+
+
 def build_task_event(
     event_type: RunState,
     task_instance: Any,
@@ -301,11 +311,7 @@ def build_task_event(
     run_facets.update(_nominal_time(dag_run))
     run_facets.update(get_processing_engine_facet())
 
-    job_facets: dict[str, Any] = dict(extra_job_facets or {})
-    job_facets.update(task_documentation(task, dag))
-    job_facets.update(task_owners(task, dag))
-    job_facets.update(_tags_facet(safe_getattr(dag, "tags")))
-    job_facets.update(_job_type("TASK"))
+    job_facets = task_job_facets(task, dag, extra_job_facets)
 
     if event_time is None:
         event_time = safe_getattr(task_instance, "start_date") if event_type == RunState.START else None

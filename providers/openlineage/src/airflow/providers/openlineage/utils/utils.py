@@ -85,6 +85,8 @@ __all__ = [
     "AnyOperator",
     "Asset",
     "build_dag_run_ol_run_id",
+    "build_task_event_job_facets",
+    "build_task_event_run_facets",
     "build_task_instance_ol_run_id",
     "get_airflow_dag_run_facet",
     "get_airflow_debug_facet",
@@ -380,3 +382,53 @@ def is_json_serializable(item: Any) -> bool:
 def get_filtered_unknown_operator_keys(operator: Any) -> dict[str, Any]:
     """An operator's instance attributes without its DAG and task group (which would hold the whole DAG)."""
     return {key: value for key, value in vars(operator).items() if key not in ("dag", "task_group")}
+
+
+def build_task_event_run_facets(
+    *,
+    task_instance: Any,
+    dag_run: Any,
+    dag: Any,
+    task: Any,
+    task_uuid: str,
+    ti_state: Any,
+    parent_run_id: str,
+    parent_job_name: str | None = None,
+    dr_conf: dict | None = None,
+    additional_run_facets: dict[str, Any] | None = None,
+    include_full_task_info: bool = False,
+) -> dict[str, Any]:
+    """Run facets of a task event: custom facets, parent, ``airflow``, debug, engine, nominal time."""
+    from airflow.providers.openlineage.events import _nominal_time
+
+    if dr_conf is None:
+        dr_conf = safe_getattr(dag_run, "conf") or {}
+    return {
+        **(additional_run_facets or {}),
+        **get_user_provided_run_facets(task_instance, ti_state),
+        **get_task_parent_run_facet(
+            parent_run_id=parent_run_id,
+            parent_job_name=parent_job_name or dag.dag_id,
+            dr_conf=dr_conf,
+        ),
+        **get_airflow_run_facet(
+            dag_run=dag_run,
+            dag=dag,
+            task_instance=task_instance,
+            task=task,
+            task_uuid=task_uuid,
+            include_full_task_info=include_full_task_info,
+        ),
+        **debug_facet(),
+        **get_processing_engine_facet(),
+        **_nominal_time(dag_run),
+    }
+
+
+def build_task_event_job_facets(
+    *, task: Any, dag: Any, additional_job_facets: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Job facets of a task event: documentation (task, else DAG), owners, tags, job type."""
+    from airflow.providers.openlineage.events import task_job_facets
+
+    return task_job_facets(task, dag, additional_job_facets)
