@@ -2,9 +2,8 @@
 Every public name of today's provider (2.20.3), read from its wheel, exists here.
 
 The wheel is unpacked without its dependencies and read with ``ast`` (see ``upstream_names.py``);
-the names are then looked up on this provider. ``STILL_MISSING`` lists the gaps not closed yet
-(issue #16); a name missing from this provider and not listed there fails the test, and so does a
-listed name that now exists (the list only shrinks).
+the names are then looked up on this provider. Any name missing here fails the test, except the
+two listed in ``NOT_INTERFACE`` with the reason they are not part of 2.20.3's interface.
 """
 
 from __future__ import annotations
@@ -23,51 +22,6 @@ NOT_INTERFACE = {
     "airflow.providers.openlineage.conf:decorator",
     # The setproctitle package's function, bound at module level for 2.20.3's process pool.
     "airflow.providers.openlineage.plugins.listener:setproctitle",
-}
-
-#: Gaps still open (issue #16): the ``*Info`` dict classes, the redactor class and the task-event
-#: facet builders of ``utils.utils``.
-STILL_MISSING = {
-    *(
-        f"airflow.providers.openlineage.utils.utils:{name}"
-        for name in (
-            "AssetInfo",
-            "AssetInfo.includes",
-            "DagInfo",
-            "DagInfo.casts",
-            "DagInfo.includes",
-            "DagInfo.renames",
-            "DagInfo.serialize_timetable",
-            "DagInfo.timetable_summary",
-            "DagRunInfo",
-            "DagRunInfo.casts",
-            "DagRunInfo.dag_version_info",
-            "DagRunInfo.deadlines",
-            "DagRunInfo.duration",
-            "DagRunInfo.includes",
-            "DagRunInfo.team_name",
-            "InfoJsonEncodable",
-            "InfoJsonEncodable.casts",
-            "InfoJsonEncodable.excludes",
-            "InfoJsonEncodable.includes",
-            "InfoJsonEncodable.renames",
-            "OpenLineageRedactor",
-            "OpenLineageRedactor.from_masker",
-            "TaskGroupInfo",
-            "TaskGroupInfo.includes",
-            "TaskGroupInfo.renames",
-            "TaskInfo",
-            "TaskInfo.casts",
-            "TaskInfo.includes",
-            "TaskInfo.renames",
-            "TaskInfoComplete",
-            "TaskInfoComplete.excludes",
-            "TaskInfoComplete.includes",
-            "TaskInstanceInfo",
-            "TaskInstanceInfo.casts",
-            "TaskInstanceInfo.includes",
-        )
-    ),
 }
 
 
@@ -101,9 +55,4 @@ def test_the_wheel_is_read(upstream_site):
 
 def test_no_new_gap(upstream_site):
     missing = {str(name) for name in missing_names(upstream_site)} - NOT_INTERFACE
-    assert sorted(missing - STILL_MISSING) == []
-
-
-def test_the_list_of_open_gaps_only_shrinks(upstream_site):
-    missing = {str(name) for name in missing_names(upstream_site)}
-    assert sorted(STILL_MISSING - missing) == []
+    assert sorted(missing) == []

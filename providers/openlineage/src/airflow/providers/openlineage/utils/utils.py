@@ -58,6 +58,16 @@ from airflow.providers.openlineage.run_ids import (
     safe_getattr,
 )
 from airflow.providers.openlineage.utils.imports import try_import_from_string
+from airflow.providers.openlineage.utils.info import (
+    AssetInfo,
+    DagInfo,
+    DagRunInfo,
+    InfoJsonEncodable,
+    TaskGroupInfo,
+    TaskInfo,
+    TaskInfoComplete,
+    TaskInstanceInfo,
+)
 from airflow.providers.openlineage.version_compat import (
     AIRFLOW_V_3_0_PLUS,
     AIRFLOW_V_3_1_PLUS,
@@ -84,6 +94,15 @@ __all__ = [
     "_PRODUCER",
     "AnyOperator",
     "Asset",
+    "AssetInfo",
+    "DagInfo",
+    "DagRunInfo",
+    "InfoJsonEncodable",
+    "OpenLineageRedactor",
+    "TaskGroupInfo",
+    "TaskInfo",
+    "TaskInfoComplete",
+    "TaskInstanceInfo",
     "build_dag_run_ol_run_id",
     "build_task_event_job_facets",
     "build_task_event_run_facets",
@@ -432,3 +451,23 @@ def build_task_event_job_facets(
     from airflow.providers.openlineage.events import task_job_facets
 
     return task_job_facets(task, dag, additional_job_facets)
+
+
+class OpenLineageRedactor:
+    """
+    2.20.3's event redactor: masks secrets in an event (or any value) all the way down.
+
+    Every secrets masker in the process is consulted (see :mod:`~airflow.providers.openlineage.redaction`),
+    so the masker ``from_masker`` is given only stands for "the process's maskers".
+    """
+
+    @classmethod
+    def from_masker(cls, other: Any) -> OpenLineageRedactor:
+        return cls()
+
+    def redact(self, item: Any, name: str | None = None, max_depth: int | None = None) -> Any:
+        from airflow.providers.openlineage.redaction import redact_event, redact_structure
+
+        if hasattr(item, "eventType") and hasattr(item, "run"):
+            return redact_event(item)
+        return redact_structure(item, name)

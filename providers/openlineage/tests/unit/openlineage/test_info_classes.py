@@ -1,0 +1,82 @@
+"""2.20.3's ``*Info`` dict classes and redactor, as ``utils.utils`` offers them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG, Asset
+
+from airflow.providers.openlineage.airflow_description import describe_dag, describe_task
+from airflow.providers.openlineage.utils.utils import (
+    AssetInfo,
+    DagInfo,
+    InfoJsonEncodable,
+    OpenLineageRedactor,
+    TaskInfo,
+    TaskInfoComplete,
+)
+
+WHEN = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
+
+
+class Thing:
+    def __init__(self) -> None:
+        self.when = WHEN
+        self.wait = dt.timedelta(seconds=90)
+        self.ids = {"b"}
+        self._hidden = "h"
+        self.plain = 3
+
+
+def test_a_subclass_shapes_the_dict_by_its_declarations():
+    class Casts(InfoJsonEncodable):
+        casts = {"double": lambda obj: obj.plain * 2}
+        renames = {"_hidden": "shown"}
+        includes = ["when", "wait", "ids", "missing"]
+
+    class Everything(InfoJsonEncodable):
+        excludes = ["plain"]
+
+    assert Casts(Thing()) == {
+        "double": 6,
+        "shown": "h",
+        "when": WHEN.isoformat(),
+        "wait": "90.0 seconds",
+        "ids": "['b']",
+    }
+    assert set(Everything(Thing())) == {"when", "wait", "ids", "_hidden"}
+
+
+def test_includes_and_excludes_together_are_refused():
+    class Both(InfoJsonEncodable):
+        includes = ["plain"]
+        excludes = ["when"]
+
+    with pytest.raises(ValueError, match="not both"):
+        Both(Thing())
+
+
+def test_airflow_objects_give_what_the_events_carry():
+    with DAG("info_dag", schedule="@daily", start_date=WHEN, tags=["t"]) as dag:
+        task = EmptyOperator(task_id="t", outlets=[Asset("s3://b/k")])
+    assert DagInfo(dag) == describe_dag(dag)
+    assert DagInfo(dag)["timetable_summary"] == DagInfo.timetable_summary(dag)
+    assert TaskInfo(task) == describe_task(task)
+    assert TaskInfoComplete(task) == describe_task(task, include_full_task_info=True)
+    assert "s3://b/k" in TaskInfo(task)["outlets"]
+
+
+def test_asset_info_names_its_type_and_alias():
+    asset = SimpleNamespace(uri="s3://b/k", extra={"x": 1})
+    assert AssetInfo(asset) == {"uri": "s3://b/k", "extra": {"x": 1}, "type": "asset"}
+    assert AssetInfo(asset, "asset_event_from_alias", "al")["source_alias"] == "al"
+
+
+def test_the_redactor_masks_sensitive_keys_at_any_depth():
+    redactor = OpenLineageRedactor.from_masker(object())
+    masked = redactor.redact({"outer": {"password": "hunter2", "fine": "ok"}})
+    assert masked["outer"]["fine"] == "ok"
+    assert "hunter2" not in str(masked)
