@@ -49,3 +49,20 @@ def test_every_schedule_kind_has_a_timetable_and_its_summary():
         if key:
             assert key in info["timetable"], info["timetable"]
         json.dumps(info["timetable"])  # JSON-native (enums turned into their values)
+
+
+def test_the_latest_dag_version_is_described_with_its_data():
+    from types import SimpleNamespace
+
+    from airflow.providers.openlineage.airflow_description import describe_dag_version
+
+    old = SimpleNamespace(id=1, bundle_name="b", bundle_version="v1", version_number=1, version_data=None)
+    new = SimpleNamespace(id=2, bundle_name="b", bundle_version="v2", version_number=2, version_data={"k": 1})
+    assert describe_dag_version([old, new]) == {
+        "dag_bundle_name": "b",
+        "dag_bundle_version": "v2",
+        "dag_version_id": "2",
+        "dag_version_number": 2,
+        "dag_version_data": {"k": 1},
+    }
+    assert describe_dag_version([]) == {}

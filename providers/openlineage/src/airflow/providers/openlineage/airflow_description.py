@@ -292,6 +292,8 @@ def describe_dag_version(dag_versions: Any) -> dict[str, Any]:
         "dag_bundle_version": safe_getattr(current, "bundle_version"),
         "dag_version_id": None if version_id is None else str(version_id),
         "dag_version_number": safe_getattr(current, "version_number"),
+        # Airflow 3.3+ versions carry data of their own (None before, and then left out of the event).
+        "dag_version_data": safe_getattr(current, "version_data"),
     }
 
 
@@ -303,7 +305,7 @@ def fetch_dag_versions(dag_id: str, run_id: str) -> list[Any]:
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    fields = ("id", "bundle_name", "bundle_version", "version_number")
+    fields = ("id", "bundle_name", "bundle_version", "version_number", "version_data")
     with create_session() as session:
         dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
         versions = list(safe_getattr(dag_run, "dag_versions") or []) if dag_run is not None else []
