@@ -14,7 +14,18 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PROVIDER_DIR = REPO_ROOT / "providers" / "openlineage"
 SPEC_DIR = REPO_ROOT.parent / "shared" / "openlineage-spec"
-UV = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+
+
+def _find_uv() -> str:
+    """The venv's own uv (pinned in ci/constraints-*), else one on PATH or in ~/.local/bin."""
+    candidates = [Path(sys.executable).with_name("uv"), shutil.which("uv"), Path.home() / ".local/bin/uv"]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_file():
+            return str(candidate)
+    return "uv"  # not found: the packaging tests that need it fail with FileNotFoundError naming it
+
+
+UV = _find_uv()
 OWN_FACETS_DIR = PROVIDER_DIR / "src" / "airflow" / "providers" / "openlineage" / "facets"
 sys.path.insert(0, str(REPO_ROOT / "dev"))
 
