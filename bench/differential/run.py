@@ -41,6 +41,23 @@ DAGS = HERE / "dags"
 ALLOWED = HERE / "allowed.json"
 LOGICAL_DATE = "2025-06-01T00:00:00+00:00"
 RUN_ID = "manual__diff"
+#: DAGs the scheduler starts on asset updates (not triggered by the harness). Their run ids, data
+#: intervals and asset-event times come from the wall clock, so they are normalised on both sides.
+ASSET_TRIGGERED = frozenset({"diff_asset_consumer"})
+ASSET_TRIGGERED_VOLATILE = frozenset(
+    {
+        "run_after",
+        "data_interval_start",
+        "data_interval_end",
+        "nominalStartTime",
+        "nominalEndTime",
+        "timestamp",
+        "logical_date",
+        "execution_date",
+        "asset_event_id",  # the order Airflow writes one task's asset events in is not fixed
+    }
+)
+_ASSET_RUN_ID = re.compile(r"asset_triggered__[\w:.%+-]+")
 NAMESPACE = "diff"
 
 #: The same lineage configuration for both providers (thread mode is the main job's mode).
@@ -129,7 +146,8 @@ def run_corpus(label: str, venv: Path, dag_ids: list[str] | None, timeout: float
         wanted = [d for d in known if dag_ids is None or d in dag_ids]
         env.query("UPDATE dag SET is_paused = 0 WHERE dag_id LIKE 'diff_%'")
         subprocess.run(
-            [str(venv / "bin" / "python"), "-c", TRIGGER, LOGICAL_DATE, RUN_ID, *wanted],
+            [str(venv / "bin" / "python"), "-c", TRIGGER, LOGICAL_DATE, RUN_ID]
+            + [d for d in wanted if d not in ASSET_TRIGGERED],
             env=env.env,
             check=True,
             capture_output=True,
@@ -140,13 +158,21 @@ def run_corpus(label: str, venv: Path, dag_ids: list[str] | None, timeout: float
         end = time.monotonic() + timeout
         states: dict[str, str] = {}
         while time.monotonic() < end:
-            states = dict(env.query("SELECT dag_id, state FROM dag_run WHERE run_id = ?", (RUN_ID,)))
+            states = dict(
+                env.query(
+                    "SELECT dag_id, state FROM dag_run WHERE run_id = ? OR run_type = 'asset_triggered'",
+                    (RUN_ID,),
+                )
+            )
             if all(states.get(d) in ("success", "failed") for d in wanted):
                 break
             time.sleep(2)
         time.sleep(3)  # the scheduler hands the last DAG-run events to its emitter
         env._terminate_gracefully(scheduler)
-        others = env.query("SELECT dag_id, run_id FROM dag_run WHERE run_id != ?", (RUN_ID,))
+        others = env.query(
+            "SELECT dag_id, run_id FROM dag_run WHERE run_id != ? AND run_type != 'asset_triggered'",
+            (RUN_ID,),
+        )
         events = list(receiver.events)
     return {
         "label": label,
@@ -161,33 +187,46 @@ def run_corpus(label: str, venv: Path, dag_ids: list[str] | None, timeout: float
 # -- normalising and matching ------------------------------------------------------------------
 
 
-def normalise(value: Any, key: str | None = None) -> Any:
-    if key in VOLATILE_KEYS:
+def normalise(value: Any, key: str | None = None, volatile: frozenset[str] = VOLATILE_KEYS) -> Any:
+    if key in volatile:
         return "<volatile>" if value is not None else None
     if isinstance(value, dict):
         if key in VOLATILE_MAPS:
             return {k: "<volatile>" for k in value}
-        return {k: normalise(v, k) for k, v in value.items()}
+        return {k: normalise(v, k, volatile) for k, v in value.items()}
     if isinstance(value, list):
-        items = [normalise(v) for v in value]
-        if key in ("inputs", "outputs", "fields") or all(isinstance(v, str) for v in items):
+        items = [normalise(v, None, volatile) for v in value]
+        if key in ("inputs", "outputs", "fields", "asset_events") or all(isinstance(v, str) for v in items):
             items.sort(key=lambda v: json.dumps(v, sort_keys=True))
         return items
     if isinstance(value, str):
+        value = _ASSET_RUN_ID.sub("asset_triggered__<time>", value)
         value = _PORT.sub(r"\1:<port>", _OBJECT_AT.sub("", value))
         return _VENV.sub("<venv>/", _PID.sub("PID: <pid>", value))
     return value
 
 
-def _run_id_owner(events: list[dict[str, Any]]) -> dict[str, str]:
-    return {e["run"]["runId"]: e["job"]["name"] for e in events}
+def _placeholder_run_ids(value: Any, run_ids: set[str]) -> Any:
+    """The event with the OpenLineage run ids of scheduler-created runs replaced by a placeholder."""
+    if isinstance(value, dict):
+        return {k: _placeholder_run_ids(v, run_ids) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_placeholder_run_ids(v, run_ids) for v in value]
+    return "<asset-triggered run>" if isinstance(value, str) and value in run_ids else value
 
 
 def keyed(events: list[dict[str, Any]]) -> dict[tuple[str, str, str, int], dict[str, Any]]:
     """Events by (job name, event type, run id, n-th of its kind in a stable order)."""
     groups: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    scheduler_runs = {
+        e["run"]["runId"] for e in events if e["job"]["name"].split(".", 1)[0] in ASSET_TRIGGERED
+    }
     for event in events:
-        normal = normalise(event)
+        if event["job"]["name"].split(".", 1)[0] in ASSET_TRIGGERED:
+            event = _placeholder_run_ids(event, scheduler_runs)
+            normal = normalise(event, volatile=VOLATILE_KEYS | ASSET_TRIGGERED_VOLATILE)
+        else:
+            normal = normalise(event)
         run_id = event.get("run", {}).get("runId", "-")
         if ".query." in event["job"]["name"]:
             run_id = "<query run>"  # SQL child events get a new run id per query in both providers

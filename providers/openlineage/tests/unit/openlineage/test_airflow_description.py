@@ -66,3 +66,60 @@ def test_the_latest_dag_version_is_described_with_its_data():
         "dag_version_data": {"k": 1},
     }
     assert describe_dag_version([]) == {}
+
+
+def test_deadlines_carry_their_time_state_and_alert_and_are_left_out_when_absent():
+    from types import SimpleNamespace
+
+    from airflow.providers.openlineage.airflow_description import describe_dag_run, describe_deadlines
+
+    alert = SimpleNamespace(
+        name="ten years",
+        description=None,
+        reference={"reference_type": "DagRunLogicalDateDeadline"},
+        interval={"__data__": 60.0},
+        callback_def={"path": "m.cb"},
+    )
+    with_alert = SimpleNamespace(
+        deadline_time=dt.datetime(2035, 5, 30, tzinfo=dt.UTC), missed=False, deadline_alert=alert
+    )
+    airflow_31 = SimpleNamespace(
+        deadline_time=dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
+    )  # no alert, no `missed`
+    assert describe_deadlines([with_alert, airflow_31]) == {
+        "alerts": [
+            {
+                "deadline_time": "2035-05-30T00:00:00+00:00",
+                "missed": False,
+                "name": "ten years",
+                "reference": {"reference_type": "DagRunLogicalDateDeadline"},
+                "interval": {"__data__": 60.0},
+                "callback_def": {"path": "m.cb"},
+            },
+            {"deadline_time": "2030-01-01T00:00:00+00:00"},
+        ]
+    }
+    assert describe_deadlines([]) is None
+    assert describe_deadlines(None) is None
+    run = SimpleNamespace(dag_id="d", run_id="r", deadlines=None, dag_versions=None)
+    assert "deadlines" not in describe_dag_run(run)
+    run = SimpleNamespace(dag_id="d", run_id="r", deadlines=[airflow_31], dag_versions=None)
+    assert describe_dag_run(run)["deadlines"] == {"alerts": [{"deadline_time": "2030-01-01T00:00:00+00:00"}]}
+
+
+def test_the_team_is_described_only_in_multi_team_deployments(monkeypatch):
+    from types import SimpleNamespace
+
+    from airflow.providers.openlineage import version_compat
+    from airflow.providers.openlineage.airflow_description import describe_dag_run
+
+    run = SimpleNamespace(dag_id="d", run_id="r", team_name="analytics")
+    monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "False")
+    assert "dag_team_name" not in describe_dag_run(run)
+    monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
+    expected = "analytics" if version_compat.AIRFLOW_V_3_3_PLUS else None  # read from Airflow 3.3 on
+    assert describe_dag_run(run).get("dag_team_name") == expected
+    if version_compat.AIRFLOW_V_3_3_PLUS:
+        teamless = SimpleNamespace(dag_id="d", run_id="r", team_name=None)
+        assert "dag_team_name" in describe_dag_run(teamless)
+        assert describe_dag_run(teamless)["dag_team_name"] is None

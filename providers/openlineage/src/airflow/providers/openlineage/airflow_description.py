@@ -274,7 +274,23 @@ def describe_dag_run(dag_run: Any) -> dict[str, Any]:
 
     info.update(_computed({"duration": duration, "note": lambda: safe_getattr(dag_run, "note")}))
     info.update(describe_dag_version(safe_getattr(dag_run, "dag_versions")))
+    if (deadlines := describe_deadlines(safe_getattr(dag_run, "deadlines"))) is not None:
+        info["deadlines"] = deadlines
+    if multi_team_enabled():
+        team = safe_getattr(dag_run, "team_name")
+        info["dag_team_name"] = team if isinstance(team, str) else None
     return info
+
+
+def multi_team_enabled() -> bool:
+    """Whether runs belong to teams: ``[core] multi_team``, read from Airflow 3.3 on (as 2.20.3 does)."""
+    from airflow.providers.openlineage.version_compat import AIRFLOW_V_3_3_PLUS
+
+    if not AIRFLOW_V_3_3_PLUS:
+        return False
+    from airflow.configuration import conf
+
+    return conf.getboolean("core", "multi_team", fallback=False)
 
 
 def describe_dag_version(dag_versions: Any) -> dict[str, Any]:
@@ -297,19 +313,72 @@ def describe_dag_version(dag_versions: Any) -> dict[str, Any]:
     }
 
 
-def fetch_dag_versions(dag_id: str, run_id: str) -> list[Any]:
-    """A DAG run's DAG versions as plain values, read in a session of its own (off the scheduler loop)."""
+#: What a deadline alert adds to its deadline in the ``deadlines`` field, where set.
+_DEADLINE_ALERT_FIELDS = ("name", "description", "reference", "interval", "callback_def")
+
+
+def describe_deadlines(deadlines: Any) -> dict[str, Any] | None:
+    """
+    The run's deadlines (time, whether missed, and the alert's definition), or None when it has none.
+
+    A dict rather than a list, as in today's provider: ``{"alerts": [...]}``. Airflow 3.1's deadlines
+    have no alert or ``missed`` column; what a deadline lacks is left out.
+    """
+    alerts = []
+    for deadline in deadlines or ():
+        info: dict[str, Any] = {}
+        if deadline_time := safe_getattr(deadline, "deadline_time"):
+            info["deadline_time"] = deadline_time.isoformat()
+        if (missed := safe_getattr(deadline, "missed")) is not None:
+            info["missed"] = missed
+        alert = safe_getattr(deadline, "deadline_alert")
+        for name in _DEADLINE_ALERT_FIELDS:
+            if (value := safe_getattr(alert, name)) is not None:
+                info[name] = to_json_value(value)
+        if info:
+            alerts.append(info)
+    return {"alerts": alerts} if alerts else None
+
+
+def fetch_dag_run_records(dag_id: str, run_id: str) -> dict[str, Any]:
+    """
+    A DAG run's DAG versions and deadlines (and team, with ``multi_team``) as plain values, read in
+    one session of its own.
+
+    Called on the emitter thread (off the scheduler loop); the result feeds
+    :meth:`DagRunSnapshot.with_values`.
+    """
     from types import SimpleNamespace
 
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    fields = ("id", "bundle_name", "bundle_version", "version_number", "version_data")
+    def plain(obj: Any, fields: Iterable[str]) -> SimpleNamespace:
+        return SimpleNamespace(**{name: safe_getattr(obj, name) for name in fields})
+
+    version_fields = ("id", "bundle_name", "bundle_version", "version_number", "version_data")
+    records: dict[str, Any] = {}
     with create_session() as session:
+        if multi_team_enabled():
+            from airflow.models.dag import DagModel
+
+            records["team_name"] = DagModel.get_team_name(dag_id, session=session)
         dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
-        versions = list(safe_getattr(dag_run, "dag_versions") or []) if dag_run is not None else []
-        return [SimpleNamespace(**{name: safe_getattr(v, name) for name in fields}) for v in versions]
+        if dag_run is None:
+            return {**records, "dag_versions": [], "deadlines": []}
+        versions = [plain(v, version_fields) for v in safe_getattr(dag_run, "dag_versions") or []]
+        deadlines = []
+        for deadline in safe_getattr(dag_run, "deadlines") or []:
+            alert = safe_getattr(deadline, "deadline_alert")
+            deadlines.append(
+                SimpleNamespace(
+                    deadline_time=safe_getattr(deadline, "deadline_time"),
+                    missed=safe_getattr(deadline, "missed"),
+                    deadline_alert=None if alert is None else plain(alert, _DEADLINE_ALERT_FIELDS),
+                )
+            )
+        return {**records, "dag_versions": versions, "deadlines": deadlines}
 
 
 def describe_task_instance(task_instance: Any) -> dict[str, Any]:

@@ -29,7 +29,7 @@ import logging
 
 from openlineage.client.event_v2 import RunEvent, RunState
 
-from airflow.providers.openlineage.airflow_description import fetch_dag_versions
+from airflow.providers.openlineage.airflow_description import fetch_dag_run_records
 from airflow.providers.openlineage.emission_policy import resolve_dag_emission_policy
 from airflow.providers.openlineage.events import add_dag_run_state_facet, build_dag_run_event
 from airflow.providers.openlineage.job_dependencies import is_asset_triggered, job_dependency_facet
@@ -47,11 +47,11 @@ def dag_run_event(state: RunState, snapshot: DagRunSnapshot, msg: str | None = N
         log.info("OpenLineage events of DAG `%s` are turned off by the emission policy", dag_id)
         return None
     try:
-        snapshot = snapshot.with_values(
-            dag_versions=fetch_dag_versions(dag_id, safe_getattr(snapshot, "run_id"))
+        snapshot = snapshot.with_values(**fetch_dag_run_records(dag_id, safe_getattr(snapshot, "run_id")))
+    except Exception as err:  # noqa: BLE001 - versions and deadlines are left out, the event still goes
+        log.debug(
+            "OpenLineage could not read the DAG versions and deadlines of %s: %s", snapshot.route_key, err
         )
-    except Exception as err:  # noqa: BLE001 - the version fields are left out, the event still goes
-        log.debug("OpenLineage could not read the DAG versions of %s: %s", snapshot.route_key, err)
     event = build_dag_run_event(state, snapshot, msg)
     if is_asset_triggered(snapshot):
         try:

@@ -31,7 +31,8 @@ from typing import Any
 from airflow.providers.openlineage.run_ids import safe_getattr
 
 # Every DAG-run attribute an event reads (run id, facets, nominal time, event time, policy).
-# ``dag_versions`` is not copied at the hook (reading it loads rows): the emitter thread adds it.
+# ``dag_versions``, ``deadlines`` and ``team_name`` are not copied at the hook (reading them loads
+# rows): the emitter thread adds them.
 _DAG_RUN_FIELDS = (
     "clear_number",
     "conf",
@@ -40,6 +41,7 @@ _DAG_RUN_FIELDS = (
     "dag_versions",
     "data_interval_end",
     "data_interval_start",
+    "deadlines",
     "end_date",
     "logical_date",
     "note",
@@ -50,11 +52,12 @@ _DAG_RUN_FIELDS = (
     "run_type",
     "start_date",
     "state",
+    "team_name",
     "triggered_by",
     "triggering_user_name",
 )
 
-_ADDED_LATER = frozenset({"dag_versions"})
+_ADDED_LATER = frozenset({"dag_versions", "deadlines", "team_name"})
 
 
 class DagRunSnapshot:

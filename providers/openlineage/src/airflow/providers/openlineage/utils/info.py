@@ -127,12 +127,14 @@ class DagRunInfo(InfoJsonEncodable):
 
     @classmethod
     def deadlines(cls, dagrun: Any) -> dict[str, Any] | None:
-        """Not described by this provider yet (issue #16): always None."""
-        return None
+        """The run's deadlines as ``{"alerts": [...]}`` (scheduler DagRun only), else None."""
+        return described.describe_deadlines(safe_getattr(dagrun, "deadlines"))
 
     @classmethod
     def team_name(cls, dagrun: Any) -> str | None:
-        """The run's team (multi-team deployments), where the object carries it."""
+        """The run's team where ``[core] multi_team`` is on (Airflow 3.3+) and the object carries it."""
+        if not described.multi_team_enabled():
+            return None
         name = safe_getattr(dagrun, "team_name")
         return name if isinstance(name, str) else None
 
