@@ -1,10 +1,18 @@
-"""Custom extractor and custom run facet function the extraction e2e test configures by import path."""
+"""
+Things the e2e tests configure by import path: a custom extractor and run facet function (extraction
+test), and an http transport sharing a lock with task code (forking a multi-threaded runner).
+"""
 
 from __future__ import annotations
+
+import sys
+import threading
+import time
 
 import attrs
 from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import RunFacet
+from openlineage.client.transport.http import HttpTransport
 
 from airflow.providers.openlineage.extractors import BaseExtractor, OperatorLineage
 
@@ -62,3 +70,46 @@ class CanarySecretsBackend(BaseSecretsBackend):
 
     def get_conn_value(self, conn_id):
         return None
+
+
+#: Taken by the transport below and by a thread the ``ol_e2e_threads_lock`` DAG file starts (as a
+#: client library shared by DAG code and a transport would): held at the fork, it stays held in the
+#: child.
+SHARED_LOCK = threading.Lock()
+
+
+class LockingHttpTransport(HttpTransport):
+    """The http transport, sending only while it holds :data:`SHARED_LOCK`."""
+
+    kind = "ol_e2e_lineage_support.LockingHttpTransport"
+
+    def emit(self, event):
+        with SHARED_LOCK:
+            return super().emit(event)
+
+
+def start_thread_in_task_runner(*, hold_lock: bool) -> None:
+    """
+    At DAG-file import, in a task runner only (its ``startup`` parses the file): start a daemon thread,
+    holding :data:`SHARED_LOCK` if asked, so the runner is multi-threaded when lineage sends START.
+    """
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "startup" and frame.f_code.co_filename.endswith("task_runner.py"):
+            break
+        frame = frame.f_back
+    else:
+        return  # the DAG processor or a CLI parsing the file
+    ready = threading.Event()
+
+    def run() -> None:
+        if hold_lock:
+            with SHARED_LOCK:
+                ready.set()
+                time.sleep(60)
+        else:
+            ready.set()
+            time.sleep(60)
+
+    threading.Thread(target=run, name="dag-file-thread", daemon=True).start()
+    ready.wait(10)

@@ -42,6 +42,12 @@ With a spool (``emission.spooling``) the child spools what the transport rejects
 marker per event: sent, spooled or failed); after its own events it replays a few spooled ones. What
 the child never confirmed when the deadline ends it is spooled by the parent, after the child is gone.
 
+Forking a multi-threaded runner (a task's own threads, an abandoned extraction thread) is deliberate:
+a lock another thread held at the fork stays held in the child, and a child that blocks on one is
+SIGKILLed and reaped at its deadline like a hung backend. Python 3.12+ warns about every such fork
+(``DeprecationWarning``); that warning is silenced for this module's fork only, so task logs carry
+no warning the user cannot act on, while their own forks still warn.
+
 Exit codes: 0 all sent, 1 the transport failed for some (the status line says why), 2 internal error.
 The parent writes without blocking and waits (on the child's pidfd) only until the deadline less a
 kill grace, then SIGTERMs, SIGKILLs and reaps, all before the deadline: no zombie, no orphan.
@@ -59,6 +65,7 @@ import signal
 import struct
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -75,6 +82,12 @@ except ImportError:  # pragma: no cover - Airflow depends on it
     setproctitle = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
+
+# Python 3.12+: "This process is multi-threaded, use of fork() may lead to deadlocks in the child."
+# Handled here (the child is bounded by its deadline, killed and reaped), so not shown for our fork.
+warnings.filterwarnings(
+    "ignore", message=r".*use of fork\(\) may lead to deadlocks", category=DeprecationWarning, module=__name__
+)
 
 KILL_GRACE_SECONDS = 0.5
 DEFAULT_QUEUE_SIZE = 1000
