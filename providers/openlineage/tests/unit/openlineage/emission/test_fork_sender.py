@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import sys
 import time
 
 import pytest
@@ -169,3 +170,30 @@ def test_an_abandoned_child_still_counts_what_it_delivered(tmp_path):
     assert sender.pending == 1  # START was delivered; only COMPLETE is outstanding
     sender.abandon(deadline)
     assert (sender.sent, [r["name"] for r in _lines(out)]) == (1, ["START"])
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 12), reason="os.fork() warns in threaded processes from Python 3.12 on"
+)
+def test_forking_a_threaded_process_warns_for_other_forks_only(tmp_path):
+    import threading
+    import warnings
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait, daemon=True)
+    other.start()
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DeprecationWarning)
+            sender = ForkSender(lambda: FileClient(tmp_path / "events"))
+            sender.submit(_event("START"))
+            assert sender.close(FixedDeadline(10))
+            ours = [w for w in caught if "fork()" in str(w.message)]
+            pid = os.fork()  # a fork of someone else's: still warned about
+            if pid == 0:
+                os._exit(0)
+            os.waitpid(pid, 0)
+    finally:
+        stop.set()
+    assert ours == []
+    assert [w.filename for w in caught if "fork()" in str(w.message)] == [__file__]
