@@ -3,7 +3,7 @@ Every public name of today's provider (2.20.3), read from its wheel, exists here
 
 The wheel is unpacked without its dependencies and read with ``ast`` (see ``upstream_names.py``);
 the names are then looked up on this provider. Any name missing here fails the test, except the
-two listed in ``NOT_INTERFACE`` with the reason they are not part of 2.20.3's interface.
+one listed in ``NOT_INTERFACE`` with the reason they are not part of 2.20.3's interface.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ pytestmark = [pytest.mark.packaging, pytest.mark.timeout(300)]
 
 #: Names 2.20.3 defines that are not part of its interface.
 NOT_INTERFACE = {
-    # Defined only when PYTEST_VERSION is set (its test-time replacement for functools.cache).
-    "airflow.providers.openlineage.conf:decorator",
     # The setproctitle package's function, bound at module level for 2.20.3's process pool.
     "airflow.providers.openlineage.plugins.listener:setproctitle",
 }

@@ -61,8 +61,13 @@ def _identity(func: Callable[..., _T]) -> Callable[..., _T]:
 
 
 # Kept for modules of other providers that memoise through ``conf.cache``: like Airflow's own
-# provider, memoisation is switched off while pytest runs so tests can vary the configuration.
-cache = _identity if os.getenv("PYTEST_VERSION") else functools.cache
+# provider, memoisation is switched off while pytest runs so tests can vary the configuration (and,
+# as there, the no-op decorator is then also reachable as ``conf.decorator``).
+if os.getenv("PYTEST_VERSION"):
+    decorator = _identity
+    cache = decorator
+else:
+    cache = functools.cache
 
 
 def clear_cache() -> None:
