@@ -1,5 +1,5 @@
 """
-DAG-run events in the scheduler and manual state changes in the API server (Airflow 3.3.2).
+DAG-run events in the scheduler and manual state changes in the API server (Airflow 3.3.2 and 3.1.8).
 
 The real scheduler (LocalExecutor, SQLite) runs 50 catch-up DAG runs against a receiver that hangs:
 it keeps scheduling, the provider starts no process, threads and memory stay flat. Then the receiver
@@ -21,14 +21,7 @@ from e2e_support import DAGS
 from harness import AirflowEnv, descendants
 from receiver import Receiver
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.timeout(900),
-    pytest.mark.skipif(
-        __import__("airflow").__version__.startswith("3.1."),
-        reason="runs on the 3.3.2 lane only, to keep CI short",
-    ),
-]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 FIFTY = "ol_e2e_fifty_runs"
 

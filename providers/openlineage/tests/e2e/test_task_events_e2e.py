@@ -273,7 +273,6 @@ def test_faulty_backend_adds_at_most_one_timeout(airflow, spec, baseline_workloa
     assert "Traceback" not in "\n".join(line for line in output.splitlines() if "openlineage" in line.lower())
 
 
-@pytest.mark.skipif(_AIRFLOW_3_1, reason="runs on the 3.3.2 lane only, to keep CI short")
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_sigterm_while_start_in_flight_still_sends_fail(airflow, mode):
     """The runner is terminated while START is being sent: FAIL still goes out, after START."""
@@ -311,7 +310,6 @@ def test_no_pile_up_over_fifty_tasks_with_a_hung_backend(airflow, mode):
     assert logs.count("did not finish within execution_timeout") == 50  # one line per task
 
 
-@pytest.mark.skipif(_AIRFLOW_3_1, reason="runs on the 3.3.2 lane only, to keep CI short")
 def test_scheduler_emits_dag_run_start_and_terminal(airflow, spec):
     """Through the real scheduler: DAG-run START (with the DAG's structure) then FAIL (with task states)."""
     with Receiver("healthy") as receiver:
