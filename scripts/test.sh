@@ -2,11 +2,12 @@
 # The whole test suite, in lanes (see the README for what each covers):
 #   1. lint, generated-file sync, docs (-W)
 #   2. Airflow 3.3.2 / Python 3.11: unit, end-to-end (LocalExecutor, and CeleryExecutor with a real
-#      Redis), packaging
+#      Redis), the slow set (tests marked ``slow``: fault matrices run once, here), packaging
 #   3. the differential harness against 2.20.3 (Airflow 3.3.2)
 #   4. Airflow 3.3.2 / Python 3.12: unit and the real-supervisor subset, DeprecationWarning visible
 #   5. Airflow 3.2.2 / Python 3.11: unit and the real-supervisor subset
-#   6. Airflow 3.1.8 / Python 3.11: unit and end-to-end
+#   6. Airflow 3.1.8 / Python 3.11: unit and end-to-end but the slow set
+# 1, 3 and the unit tests of 2, 4, 5, 6 run side by side first; the end-to-end parts after, one at a time.
 # Installs what it needs (uv, pinned venvs, Debian's redis-server). Extra arguments go to every
 # pytest lane.
 set -euo pipefail
@@ -34,33 +35,61 @@ supervisor_subset=(
   "providers/openlineage/tests/e2e/test_task_events_e2e.py::test_faulty_backend_adds_at_most_one_timeout"
 )
 
-step "ruff"
-"$venv33/bin/ruff" check . || status=1
-"$venv33/bin/ruff" format --check . || status=1
+# Phase 1, timing-free work side by side (2 cores): lint + docs, the differential harness, and the
+# unit tests of every lane (they wait on fake clocks, sockets and small real timeouts, so they mostly
+# sleep). Each writes a log of its own, printed in order when all are done.
+# Phase 2, one at a time: the end-to-end lanes, whose slot-time bounds need the cores to themselves.
+logs="$(mktemp -d "${TMPDIR:-/tmp}/ol-ci-logs.XXXXXX")"
+declare -A job_pids=()
+job_names=()
+job() {  # job NAME COMMAND...: run in the background, output to $logs/NAME.log
+  local name="$1"; shift
+  job_names+=("$name")
+  ( "$@" ) >"$logs/$name.log" 2>&1 &
+  job_pids[$name]=$!
+}
+lint_and_docs() {
+  local rc=0
+  step "ruff"
+  "$venv33/bin/ruff" check . || rc=1
+  "$venv33/bin/ruff" format --check . || rc=1
+  step "provider.yaml / get_provider_info.py in sync"
+  "$venv33/bin/python" scripts/generate_provider_info.py --check || rc=1
+  step "docs (sphinx-build -W)"
+  "$venv33/bin/sphinx-build" -q -W -b html providers/openlineage/docs "$logs/docs-html" || rc=1
+  return $rc
+}
+unit=(providers/openlineage/tests/unit)
 
-step "provider.yaml / get_provider_info.py in sync"
-"$venv33/bin/python" scripts/generate_provider_info.py --check || status=1
+job lint-docs lint_and_docs
+job differential bash -c 'echo "=== differential harness: the corpus through 2.20.3 and ours, no undocumented difference"; exec bash bench/differential.sh --json "$0"' \
+  "${TMPDIR:-/tmp}/ol-differential.json"
+job unit-3.3.2 "$venv33/bin/python" -m pytest -p no:cacheprovider "${unit[@]}" "$@"
+job unit-3.3.2-py3.12 "$venv312/bin/python" -m pytest -p no:cacheprovider -W "default::DeprecationWarning" "${unit[@]}" "$@"
+job unit-3.2.2 "$venv32/bin/python" -m pytest -p no:cacheprovider "${unit[@]}" "$@"
+job unit-3.1.8 "$venv31/bin/python" -m pytest -p no:cacheprovider "${unit[@]}" "$@"
+for name in "${job_names[@]}"; do
+  rc=0; wait "${job_pids[$name]}" || rc=$?
+  step "$name (side by side with the other timing-free jobs): exit $rc"
+  cat "$logs/$name.log"
+  [ "$rc" = 0 ] || status=1
+done
 
-step "docs (sphinx-build -W)"
-"$venv33/bin/sphinx-build" -q -W -b html providers/openlineage/docs "${TMPDIR:-/tmp}/ol-provider-docs" || status=1
+step "pytest on Airflow 3.3.2, Python 3.11: end-to-end on LocalExecutor and CeleryExecutor (slow set included), packaging"
+"$venv33/bin/python" -m pytest -p no:cacheprovider --durations=15 \
+  providers/openlineage/tests/e2e providers/openlineage/tests/packaging "$@" || status=1
 
-step "pytest on Airflow 3.3.2, Python 3.11 (unit, e2e on LocalExecutor and CeleryExecutor, packaging)"
-"$venv33/bin/python" -m pytest -p no:cacheprovider --durations=15 "$@" || status=1
+step "pytest on Airflow 3.3.2, Python 3.12: real-supervisor subset, DeprecationWarning shown"
+"$venv312/bin/python" -m pytest -p no:cacheprovider -W "default::DeprecationWarning" -m "not slow" \
+  "${supervisor_subset[@]}" providers/openlineage/tests/e2e/test_python312_fork_e2e.py "$@" || status=1
 
-step "differential harness: the corpus through 2.20.3 and ours, no undocumented difference (~3 min)"
-bash bench/differential.sh --json "${TMPDIR:-/tmp}/ol-differential.json" || status=1
+step "pytest on Airflow 3.2.2, Python 3.11: real-supervisor subset"
+"$venv32/bin/python" -m pytest -p no:cacheprovider -m "not slow" "${supervisor_subset[@]}" "$@" || status=1
 
-step "pytest on Airflow 3.3.2, Python 3.12 (unit + real-supervisor subset, DeprecationWarning shown)"
-"$venv312/bin/python" -m pytest -p no:cacheprovider -W "default::DeprecationWarning" \
-  providers/openlineage/tests/unit "${supervisor_subset[@]}" providers/openlineage/tests/e2e/test_python312_fork_e2e.py \
-  "$@" || status=1
+step "pytest on Airflow 3.1.8, Python 3.11: end-to-end but the slow set (packaging and Celery run on 3.3.2 only)"
+"$venv31/bin/python" -m pytest -p no:cacheprovider --durations=10 -m "not packaging and not slow" \
+  providers/openlineage/tests/e2e "$@" || status=1
 
-step "pytest on Airflow 3.2.2, Python 3.11 (unit + real-supervisor subset)"
-"$venv32/bin/python" -m pytest -p no:cacheprovider providers/openlineage/tests/unit "${supervisor_subset[@]}" "$@" \
-  || status=1
-
-step "pytest on Airflow 3.1.8, Python 3.11 (unit + e2e; packaging and Celery run on 3.3.2 only)"
-"$venv31/bin/python" -m pytest -p no:cacheprovider -m "not packaging" "$@" || status=1
-
+rm -rf "$logs"
 step "done: status $status"
 exit $status

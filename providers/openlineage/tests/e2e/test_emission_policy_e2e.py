@@ -17,10 +17,7 @@ from receiver import Receiver
 pytestmark = [
     pytest.mark.e2e,
     pytest.mark.timeout(900),
-    pytest.mark.skipif(
-        __import__("airflow").__version__.startswith("3.1."),
-        reason="runs on the 3.3.2 lane only, to keep CI short",
-    ),
+    pytest.mark.slow,
 ]
 
 DAG_ID = "ol_e2e_policy"

@@ -22,7 +22,6 @@ from receiver import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-_AIRFLOW_3_1 = __import__("airflow").__version__.startswith("3.1.")
 DAG_ID = "ol_e2e_extraction"
 TASKS = [
     "python_task",
@@ -75,10 +74,7 @@ def _datasets(items: list[dict]) -> list[tuple[str, str]]:
     "mode",
     [
         "fork",
-        pytest.param(
-            "thread",
-            marks=pytest.mark.skipif(_AIRFLOW_3_1, reason="3.1.8 lane runs fork only, to keep CI short"),
-        ),
+        pytest.param("thread", marks=pytest.mark.slow),
     ],
 )
 def test_every_lineage_source_reaches_the_events(airflow, spec, mode):

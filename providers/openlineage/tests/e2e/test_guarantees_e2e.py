@@ -30,8 +30,6 @@ from receiver import Receiver, unused_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-_AIRFLOW_3_1 = __import__("airflow").__version__.startswith("3.1.")
-_SHORT_CI = "runs on the 3.3.2 lane only, to keep CI short"
 MARGIN_SECONDS = 1.5
 CANARY_PASSWORD = "canary-conn-pw-Q8v3"
 CANARY_EXTRA = "canary-extra-key-L2n6"
@@ -116,7 +114,7 @@ def _transport(kind: str, receiver: Receiver, file_path: Path) -> dict:
     }
 
 
-@pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["async_http", "composite"])
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_buffering_transports_deliver_every_event(airflow, spec, tmp_path, mode, kind):
@@ -191,7 +189,7 @@ def many_queries_baseline(many_queries) -> float:
     return _durations(result.stdout)[0]
 
 
-@pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["healthy", "hung"])
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_a_thousand_child_events_never_starve_complete(many_queries, many_queries_baseline, mode, backend):
@@ -228,7 +226,7 @@ def test_a_thousand_child_events_never_starve_complete(many_queries, many_querie
     )  # COMPLETE after its children, not starved by them
 
 
-@pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_canaries_never_leave_in_any_byte(airflow, spec, mode):
     conf = {"targets": [{"host": "db1", "password": CONF_NESTED}], "api_key": CONF_TOP, "region": "eu"}
@@ -274,7 +272,7 @@ def test_canaries_never_leave_in_any_byte(airflow, spec, mode):
     assert not [canary for canary in CANARIES if any(canary in line for line in lineage_lines)]
 
 
-@pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", sorted(MODES))
 def test_canaries_never_reach_the_spool(airflow, tmp_path, mode):
     """The backend refuses everything: every event is spooled, and no spool byte holds a secret."""

@@ -21,7 +21,6 @@ from receiver import Receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-_AIRFLOW_3_1 = __import__("airflow").__version__.startswith("3.1.")
 # What lineage may add beyond one execution_timeout; today's provider adds a second timeout (and 3 s per
 # killed child in fork mode), so it fails these bounds. The harness keeps Airflow's own exit noise < 1 s.
 MARGIN_SECONDS = 1.5
@@ -55,7 +54,7 @@ def _latest_states(env: AirflowEnv, dag_id: str) -> dict[str, str]:
 @pytest.mark.parametrize(
     "mode",
     [
-        pytest.param("fork", marks=pytest.mark.skipif(_AIRFLOW_3_1, reason="3.1.8 lane: thread mode only")),
+        pytest.param("fork", marks=pytest.mark.slow),
         "thread",
     ],
 )
@@ -179,17 +178,15 @@ def baseline_workload(airflow) -> float:
     return min(durations)
 
 
-_SHORT_CI = "runs on the 3.3.2 lane only, to keep CI short"
-_ONE_MODE = "refused and HTTP 500 behave alike in both modes (one sender path); one mode each keeps CI short"
 # (mode, backend): hung in both modes on both lanes, slow in both modes on 3.3.2; refused and HTTP 500
 # once each (they fail fast in the transport, so the mode makes no difference to the bound).
 CASES = [
     ("fork", "hung"),
     ("thread", "hung"),
-    pytest.param("fork", "refused", marks=pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)),
-    pytest.param("thread", "error", marks=pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)),
-    pytest.param("fork", "slow", marks=pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)),
-    pytest.param("thread", "slow", marks=pytest.mark.skipif(_AIRFLOW_3_1, reason=_SHORT_CI)),
+    pytest.param("fork", "refused", marks=pytest.mark.slow),
+    pytest.param("thread", "error", marks=pytest.mark.slow),
+    pytest.param("fork", "slow", marks=pytest.mark.slow),
+    pytest.param("thread", "slow", marks=pytest.mark.slow),
 ]
 
 
