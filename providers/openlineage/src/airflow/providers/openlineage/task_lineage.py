@@ -257,9 +257,19 @@ class TaskLineage:
         log.info(emission.summary())
 
     def finish(self) -> None:
-        """Before the task runner stops: nothing may be left running (a child is reaped)."""
+        """Before the task runner stops: what is pending goes out or is let go; no child is left."""
         emission = self._emission
-        if emission is None or emission.mode is not EmissionMode.FORK:
+        if emission is None:
+            return
+        if not self._finished:
+            # No terminal event in this runner (deferred, rescheduled, awaiting input): START may
+            # still be on its way, and the runner exits right after this hook.
+            self._flush_extra()
+            self._finished = True
+            emission.end_without_terminal()
+            log.info(emission.summary())
+            return
+        if emission.mode is not EmissionMode.FORK:
             return
         sender = emission.sender
         # Nothing outstanding: the idle child is told to end (no new fork can start here). Else it

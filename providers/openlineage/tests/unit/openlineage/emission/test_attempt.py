@@ -9,10 +9,12 @@ import signal
 import threading
 import time
 
-from test_senders_common import _event
+import pytest
+from test_senders_common import FileClient, _event, _lines
 
 from airflow.providers.openlineage.emission.attempt import AttemptEmission
 from airflow.providers.openlineage.emission.deadline import AttemptDeadline
+from airflow.providers.openlineage.emission.fork_sender import ForkSender
 from airflow.providers.openlineage.emission.thread_sender import ThreadSender
 
 
@@ -93,8 +95,6 @@ def test_the_summary_line_says_what_was_sent_and_what_was_not():
 
 
 def test_the_summary_counts_abandoned_events_once_in_fork_mode():
-    from airflow.providers.openlineage.emission.fork_sender import ForkSender
-
     hung = AttemptEmission(ForkSender(lambda: Hung()), AttemptDeadline(1.0, 60))
     hung.send_start(hung.build_start(lambda: _event("START")))  # forked at once, hangs
     hung.submit_extra(_event("QUERY"))  # queued behind it
@@ -102,3 +102,25 @@ def test_the_summary_counts_abandoned_events_once_in_fork_mode():
     assert re.fullmatch(
         r"OpenLineage: 0 of 3 events sent, 3 abandoned at the deadline, in \d+ ms \(fork\)", hung.summary()
     ), hung.summary()
+
+
+@pytest.mark.parametrize("sender_class", [ForkSender, ThreadSender])
+def test_a_runner_that_stops_without_a_terminal_event_still_sends_its_start(tmp_path, sender_class):
+    """A task that defers at once: its runner exits right after START was handed over."""
+    out = tmp_path / "events"
+    emission = AttemptEmission(sender_class(lambda: FileClient(out, delay=0.4)), AttemptDeadline(5.0, 60))
+    emission.send_start(emission.build_start(lambda: _event("START")))
+    assert emission.end_without_terminal() is True
+    assert [e["name"] for e in _lines(out)] == ["START"]
+    assert emission.sender.pending == 0
+    assert emission.summary().startswith("OpenLineage: 1 event sent in ")
+
+
+@pytest.mark.parametrize("sender_class", [ForkSender, ThreadSender])
+def test_a_runner_that_stops_without_a_terminal_event_waits_at_most_the_timeout(sender_class):
+    emission = AttemptEmission(sender_class(lambda: Hung()), AttemptDeadline(0.8, 60))
+    emission.send_start(emission.build_start(lambda: _event("START")))
+    started = time.monotonic()
+    assert emission.end_without_terminal() is False
+    assert time.monotonic() - started < 0.8 + 0.3
+    assert "1 abandoned at the deadline" in emission.summary()

@@ -148,6 +148,21 @@ class AttemptEmission:
         if event is not None:
             self.submitted += 1
             self.sender.submit(event)
+        return self._close_sender(event_name)
+
+    def end_without_terminal(self) -> bool:
+        """
+        The runner stops with no terminal event (the task deferred, was rescheduled, awaits input).
+
+        What is still pending (START of a runner that deferred at once) goes out within the terminal
+        phase's budget, as a terminal event would: START and this wait together stay within one
+        ``execution_timeout``.
+        """
+        self.deadline.begin_terminal()
+        return self._close_sender("START")
+
+    def _close_sender(self, event_name: str) -> bool:
+        """Close the sender within the terminal phase; what it could not send is abandoned (or spooled)."""
         with cut_on_sigterm(self.deadline):
             done = self.sender.close(self.deadline)
             if not done:
