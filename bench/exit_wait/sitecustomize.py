@@ -21,6 +21,11 @@ _OUT = os.environ.get("OL_EXIT_WAIT_DIR", "")
 _MISSED: set[int] = set()  # runner pids whose exit was not reapable when their last socket closed
 
 
+def _record(runner_pid: int, line: str) -> None:
+    with open(os.path.join(_OUT, f"{os.getpid()}-{runner_pid}.log"), "a") as out:
+        out.write(line + "\n")
+
+
 def _patch(module) -> None:
     cls = module.ActivitySubprocess
     original = cls._service_subprocess
@@ -33,13 +38,11 @@ def _patch(module) -> None:
         after = len(self._open_sockets)
         if not before and exit_code is not None and self.pid in _MISSED:
             _MISSED.discard(self.pid)
-            with open(os.path.join(_OUT, f"{os.getpid()}-{self.pid}.log"), "a") as out:
-                out.write(f"slept {took:.3f}\n")
+            _record(self.pid, f"slept {took:.3f}")
         if before and not after:
             if exit_code is None:
                 _MISSED.add(self.pid)
-            with open(os.path.join(_OUT, f"{os.getpid()}-{self.pid}.log"), "a") as out:
-                out.write("reapable at eof\n" if exit_code is not None else "not reapable at eof\n")
+            _record(self.pid, "reapable at eof" if exit_code is not None else "not reapable at eof")
         return exit_code
 
     cls._service_subprocess = service
