@@ -15,6 +15,7 @@ time on each side. cProfile roughly doubles Python-heavy code, so read shares, n
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import pstats
 import statistics
@@ -103,15 +104,21 @@ def profile_cell(venv: Path, mode: str, tasks: int) -> dict:
     finally:
         env.__exit__(None, None, None)
     hooks: dict[str, list[float]] = {}
+    imported: collections.Counter[str] = collections.Counter()
     for info in out_dir.glob("*.json"):
-        for name, seconds in json.loads(info.read_text())["hooks"]:
+        record = json.loads(info.read_text())
+        for name, seconds in record["hooks"]:
             hooks.setdefault(name, []).append(seconds)
+        imported.update(record.get("imported_in_hooks", []))
+    for listing in out_dir.glob("*.child-imports.txt"):
+        imported.update(f"{name} (child)" for name in listing.read_text().split())
     return {
         "hooks": hooks,
         "main": _load(sorted(out_dir.glob("*.main.prof"))),
         "threads": _load(sorted(out_dir.glob("*.threads.prof"))),
         "child": _load(sorted(out_dir.glob("*.child.prof"))),
         "delivered": delivered,
+        "imported": imported,
     }
 
 
@@ -138,6 +145,9 @@ def main() -> int:
                 shown = ", ".join(f"{k} {v:.1f}" for k, v in counts.items())
                 print(f"-- {side} (per task: {shown})")
                 print("\n".join(_top(cell[side], args.tasks, args.top)))
+            if cell["imported"]:
+                print("-- modules imported during the hooks (tasks that imported each):")
+                print("\n".join(f"  {n:3d}  {name}" for name, n in sorted(cell["imported"].items())))
     return 0
 
 

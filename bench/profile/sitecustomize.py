@@ -59,9 +59,13 @@ def _profile_task_runner() -> None:
 
     real_call = hooks.HookCaller.__call__
 
+    before_hooks: set[str] = set()
+
     def profiled_call(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         if self.name not in _HOOKS:
             return real_call(self, *args, **kwargs)
+        if not hook_seconds:
+            before_hooks.update(sys.modules)
         began = time.perf_counter()
         _state["in_hook"] = True
         threading.setprofile(start_thread_profile)
@@ -95,6 +99,7 @@ def _profile_task_runner() -> None:
                                 if m.split(".")[0] == "openlineage" or ".openlineage" in m
                             ),
                             "seconds_alive": time.perf_counter() - forked_at,
+                            "imported_in_hooks": sorted(set(sys.modules) - before_hooks),
                         },
                         f,
                     )
@@ -106,13 +111,17 @@ def _profile_task_runner() -> None:
 
 def _profile_lineage_child() -> None:
     import cProfile
+    import sys
 
     profile = cProfile.Profile()
+    at_fork = set(sys.modules)
 
     def exit_with_stats(code: int) -> None:
         try:
             profile.disable()
             profile.dump_stats(os.path.join(_DIR, f"{os.getpid()}.child.prof"))
+            with open(os.path.join(_DIR, f"{os.getpid()}.child-imports.txt"), "w") as f:
+                f.write("\n".join(sorted(set(sys.modules) - at_fork)))
         finally:
             _REAL_EXIT(code)
 

@@ -19,8 +19,9 @@ Immutable copies of what an event needs, taken on the hook's thread.
 
 The scheduler's DAG-run hooks run on its loop with ORM objects bound to the loop's session: the hook
 copies plain values into a :class:`DagRunSnapshot` (attribute reads, no building, no redaction) and
-the emitter's thread builds the event from the copy. Nothing on the emitter's thread touches the
-ORM object.
+the emitter's thread builds the event from the copy. A task state changed outside the task (the API
+server's "mark success/failed") is copied the same way into a :class:`TaskInstanceSnapshot` on the
+request's thread. Nothing on the emitter's thread touches the ORM object.
 """
 
 from __future__ import annotations
@@ -109,4 +110,37 @@ class DagRunSnapshot:
         return f"{safe_getattr(self, 'dag_id')}/{safe_getattr(self, 'run_id')}"
 
 
-__all__ = ["DagRunSnapshot"]
+# What a manual state change's event reads from the task instance (``task`` is the DAG's operator,
+# shared read-only; ``dag_run`` becomes a DagRunSnapshot).
+_TASK_INSTANCE_FIELDS = ("dag_id", "task_id", "run_id", "try_number", "map_index", "state", "task", "dag_run")
+
+
+class TaskInstanceSnapshot:
+    """A task instance's values at a hook outside the task runner; read like the TI, never changed."""
+
+    __slots__ = _TASK_INSTANCE_FIELDS
+
+    def __init__(self, **values: Any) -> None:
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    @classmethod
+    def of(cls, task_instance: Any) -> TaskInstanceSnapshot:
+        """Copy ``task_instance``'s values; its DAG run is copied as a :class:`DagRunSnapshot`."""
+        values = {name: safe_getattr(task_instance, name) for name in _TASK_INSTANCE_FIELDS}
+        if values["map_index"] is None:
+            values["map_index"] = -1
+        dag_run = values["dag_run"]
+        values["dag_run"] = DagRunSnapshot.of(dag_run) if dag_run is not None else None
+        return cls(**values)
+
+    @property
+    def route_key(self) -> str:
+        """The task's events share its DAG run's worker (after the DAG run's own events)."""
+        return f"{self.dag_id}/{self.run_id}"
+
+
+__all__ = ["DagRunSnapshot", "TaskInstanceSnapshot"]

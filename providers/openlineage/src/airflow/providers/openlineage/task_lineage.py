@@ -269,10 +269,12 @@ class TaskLineage:
             emission.end_without_terminal()
             log.info(emission.summary())
             return
-        if emission.mode is not EmissionMode.FORK:
-            return
         sender = emission.sender
+        if not isinstance(sender, ForkSender):
+            return
         # Nothing outstanding: the idle child is told to end (no new fork can start here). Else it
         # is terminated: the runner is stopping and the terminal phase already had its deadline.
+        # Children that only had their exit left are reaped: none outlives the runner.
         if sender.pending or not sender.close(FixedDeadline(0.6)):
             sender.abandon(FixedDeadline(0.5))
+        sender.reap(FixedDeadline(0.5))

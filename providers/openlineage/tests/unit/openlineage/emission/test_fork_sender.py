@@ -197,3 +197,49 @@ def test_forking_a_threaded_process_warns_for_other_forks_only(tmp_path):
         stop.set()
     assert ours == []
     assert [w.filename for w in caught if "fork()" in str(w.message)] == [__file__]
+
+
+def test_close_returns_once_the_child_reported_not_when_it_exits(tmp_path, monkeypatch):
+    # A child whose exit is slow (tearing down a copy of a large runner): the sender returns when the
+    # child says its work is done, and the exit is reaped later, by ``reap``, with nothing left over.
+    real_exit = os._exit
+
+    def slow_exit(code: int) -> None:
+        time.sleep(2)
+        real_exit(code)
+
+    monkeypatch.setattr(os, "_exit", slow_exit)  # inherited by the child; the test process never calls it
+    out = tmp_path / "events"
+    sender = ForkSender(lambda: FileClient(out))
+    sender.submit(_event("START"))
+    sender.submit(_event("COMPLETE"))
+    began = time.monotonic()
+    assert sender.close(FixedDeadline(10))
+    assert time.monotonic() - began < 1.5
+    assert (sender.sent, sender.failed, sender.pending) == (2, 0, 0)
+    assert [r["name"] for r in _lines(out)] == ["START", "COMPLETE"]
+    (pid,) = sender.child_pids()  # still exiting: it is still ours to reap
+    os.kill(pid, 0)
+    sender.reap(FixedDeadline(5))
+    assert sender.child_pids() == []
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def test_reap_kills_a_child_that_does_not_exit_in_time(tmp_path, monkeypatch):
+    real_exit = os._exit
+
+    def stuck_exit(code: int) -> None:
+        time.sleep(3600)
+        real_exit(code)
+
+    monkeypatch.setattr(os, "_exit", stuck_exit)
+    sender = ForkSender(lambda: FileClient(tmp_path / "events"))
+    sender.submit(_event("START"))
+    assert sender.close(FixedDeadline(10))
+    (pid,) = sender.child_pids()
+    began = time.monotonic()
+    sender.reap(FixedDeadline(0.3))
+    assert time.monotonic() - began < 2.0  # the deadline, then SIGKILL and a bounded reap
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 import threading
 import types
@@ -68,3 +69,49 @@ def test_dag_run_events_are_built_on_the_emitters_thread_from_a_copy(monkeypatch
         {"a": [1]},
     )
     assert not hasattr(snapshot, "partition_key")  # absent on the source, absent on the copy
+
+
+class _OrmTaskInstance:
+    """Stands in for the ORM TaskInstance the API server passes on "mark success/failed"."""
+
+    __module__ = "airflow.models.taskinstance"
+
+    def __init__(self, dag_run: object) -> None:
+        self.dag_id, self.task_id, self.run_id = "d", "t", "r1"
+        self.try_number, self.map_index, self.state, self.task = 1, -1, "success", None
+        self.dag_run = dag_run
+
+
+def test_a_state_marked_outside_the_task_is_built_on_the_emitters_thread_from_a_copy(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", '{"type": "console"}')
+    built: list[tuple[threading.Thread, object, object]] = []
+    real_build = listener_module.build_manual_task_event
+
+    def record(state, task_instance, error=None):
+        built.append((threading.current_thread(), task_instance, task_instance.dag_run.conf))
+        return real_build(state, task_instance, error)
+
+    monkeypatch.setattr(listener_module, "build_manual_task_event", record)
+    dag_run = types.SimpleNamespace(
+        dag_id="d",
+        run_id="r1",
+        conf={"a": [1]},
+        clear_number=0,
+        logical_date=None,
+        run_after=datetime.datetime(2025, 6, 1, tzinfo=datetime.UTC),
+        state="running",
+    )
+    task_instance = _OrmTaskInstance(dag_run)
+    listener = OpenLineageListener()
+    before = dict(listener._background().counters)  # the emitter is process-wide: count from here
+    listener.on_task_instance_success(previous_state=None, task_instance=task_instance)
+    dag_run.conf["a"].append(2)  # the request's objects change after the hook: the event must not
+    task_instance.try_number = 2
+    emitter = listener._background()
+    assert emitter.flush(5)
+    ((thread, snapshot, conf),) = built
+    assert thread is not threading.current_thread()
+    assert (snapshot.dag_id, snapshot.task_id, snapshot.try_number, conf) == ("d", "t", 1, {"a": [1]})
+    assert isinstance(snapshot.dag_run, DagRunSnapshot)
+    after = emitter.counters
+    assert (after["sent"] - before["sent"], after["failed"] - before["failed"]) == (1, 0)

@@ -110,11 +110,13 @@ _FALLBACK_MAX_FD = 65536
 _FRAME_HEADER = struct.Struct(">I")
 _END_FRAME = _FRAME_HEADER.pack(0)
 # Status pipe: one marker byte per event (delivered, spooled, failed), in order, then "=<error>" when
-# the child's own events are done (a backlog replay may follow).
+# the child's own events are done (a backlog replay may follow), then a newline when it has nothing
+# left to do but exit (the error is written on one line).
 _DELIVERED = b"+"
 _SPOOLED = b"s"
 _FAILED = b"x"
 _MARKERS = (_DELIVERED, _SPOOLED, _FAILED)
+_WORK_DONE = b"\n"
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -262,9 +264,13 @@ def _child_main(
         if not closed:
             error = error or "the client did not deliver its buffered events before closing"
         code = 0 if all_sent and closed and not error else 1
-        _write_status(status_fd, f"={error}"[:500].encode("utf-8", "replace"))
+        line = " ".join(error.split())[:500]
+        _write_status(status_fd, f"={line}".encode("utf-8", "replace"))
         if replay_after and client is not None and code == 0:
             spooling.replay_backlog(client_factory, FixedDeadline(TASK_REPLAY_BUDGET_SECONDS))
+        # Only the exit is left: the parent may go on and reap this process later (tearing down a
+        # copy of a large runner's address space takes milliseconds nobody needs to wait for).
+        _write_status(status_fd, _WORK_DONE)
     except BaseException:  # noqa: BLE001 - nothing may escape a forked child
         pass
     finally:
@@ -302,6 +308,8 @@ class _Child:
         self._offset = 0  # bytes of unwritten[0] already written
         self.ending = False  # the end frame is queued: nothing more may be fed
         self._status = b""
+        self._status_eof = False
+        self._fds_closed = False
         self.description = describe_event(events[-1].event) if len(events) == 1 else f"{len(events)} events"
 
     def feed(self, item: _Pending) -> bool:
@@ -370,26 +378,29 @@ class _Child:
         return kept
 
     def wait(self, timeout: float) -> None:
-        """Return when the child exits, the feed can take more, or after ``timeout``."""
-        readable = [self.exit_fd if self.exit_fd is not None else self.status_fd]
+        """Return when the child exits or reports, the feed can take more, or after ``timeout``."""
+        readable = [] if self._status_eof else [self.status_fd]
+        if self.exit_fd is not None:
+            readable.append(self.exit_fd)
         writable = [self.feed_fd] if self.unwritten and self.feed_fd is not None else []
         try:
             ready, can_write, _ = select.select(readable, writable, [], max(0.0, timeout))
         except (OSError, ValueError):
             ready, can_write = [], []
-        if ready and self.exit_fd is None and not can_write:
+        if ready and self.exit_fd is None and self._status_eof and not can_write:
             # The status line comes just before the exit; do not spin on a readable pipe meanwhile.
             time.sleep(_POLL_FLOOR)
 
     def drain_status(self) -> None:
         """Read what the child reported so far, never blocking."""
-        while True:
+        while not self._fds_closed:
             try:
                 ready, _, _ = select.select([self.status_fd], [], [], 0)
                 chunk = os.read(self.status_fd, 65536) if ready else b""
             except OSError:
                 return
             if not chunk:
+                self._status_eof = self._status_eof or bool(ready)
                 return
             self._status += chunk
 
@@ -432,9 +443,14 @@ class _Child:
         return b"=" in self._status
 
     @property
+    def work_done(self) -> bool:
+        """The child has sent, spooled or failed everything it will ever touch; only its exit is left."""
+        return self.own_events_done and self._status.endswith(_WORK_DONE)
+
+    @property
     def final_status(self) -> str:
         """The error the child reported for its own events, empty when none (or no line yet)."""
-        return self._status.partition(b"=")[2].decode("utf-8", "replace")
+        return self._status.partition(b"=")[2].rstrip(_WORK_DONE).decode("utf-8", "replace")
 
     def _close_feed(self) -> None:
         if self.feed_fd is not None:
@@ -445,7 +461,11 @@ class _Child:
             self.feed_fd = None
 
     def close(self) -> None:
+        """Close the pipes and the pidfd, once (a closed number may already belong to someone else)."""
         self._close_feed()
+        if self._fds_closed:
+            return
+        self._fds_closed = True
         for fd in (self.status_fd, self.exit_fd):
             if fd is not None:
                 try:
@@ -474,6 +494,7 @@ class ForkSender:
         self.spooling = spooling or Spooling(None)
         self._replay_on_close = replay_on_close
         self._child: _Child | None = None
+        self._exiting: list[_Child] = []  # done with their work, not reaped yet
         self._queued: collections.deque[_Pending] = collections.deque()
         self._closed = False
         self.forks = 0
@@ -540,7 +561,11 @@ class ForkSender:
                 return False
             if child is not None:
                 child.end()
-                # Woken by the child's exit or a writable feed; sliced so a deadline cut by SIGTERM is seen.
+                if child.work_done and child.feed_fd is None:
+                    self._retire(child)  # its events are settled; the exit is reaped later
+                    continue
+                # Woken by the child's exit, its status or a writable feed; sliced so a deadline cut
+                # by SIGTERM is seen.
                 child.wait(min(remaining, _WAIT_SLICE))
 
     def close(self, deadline: Deadline) -> bool:
@@ -549,11 +574,24 @@ class ForkSender:
         self._closed = True
         return done
 
+    def reap(self, deadline: Deadline) -> None:
+        """
+        Reap the children that finished their work and are exiting (the task runner is stopping):
+        each gets what ``deadline`` leaves, then SIGKILL and a bounded reap. No child outlives this.
+        """
+        while self._exiting:
+            child = self._exiting.pop()
+            if not _reaped_within(child.pid, deadline.remaining()):
+                self._terminate(child, 0.0)
+            child.close()
+
     def abandon(self, deadline: Deadline | None = None) -> None:
         """
         Terminate and reap the running child within ``deadline``; what it never confirmed and what is
-        queued are spooled (with a spool, in what the deadline has left) or abandoned.
+        queued are spooled (with a spool, in what the deadline has left) or abandoned. Children that
+        are only exiting are reaped too.
         """
+        self.reap(deadline if deadline is not None else FixedDeadline(0.0))
         unsent: list[_Pending] = []
         if self._child is not None:
             reserve = self.spooling.reserve
@@ -593,7 +631,8 @@ class ForkSender:
         return in_child + len(self._queued)
 
     def child_pids(self) -> list[int]:
-        return [self._child.pid] if self._child is not None else []
+        running = [self._child.pid] if self._child is not None else []
+        return running + [child.pid for child in self._exiting]
 
     def _fork(self, items: list[_Pending]) -> bool:
         status_read, status_write = os.pipe()
@@ -626,7 +665,24 @@ class ForkSender:
         self._child = _Child(pid, status_read, feed_write, items)
         return True
 
+    def _retire(self, child: _Child) -> None:
+        """The child's work is done: report it now; its exit is reaped by a later call."""
+        self._child = None
+        self._report(child, 0 if not child.final_status and child.delivered == child.count else 1)
+        self._exiting.append(child)
+
+    def _reap_exiting(self) -> None:
+        for child in list(self._exiting):
+            try:
+                pid, _ = os.waitpid(child.pid, os.WNOHANG)
+            except ChildProcessError:
+                pid = child.pid
+            if pid:
+                self._exiting.remove(child)
+                child.close()
+
     def _reap_finished(self) -> None:
+        self._reap_exiting()
         child = self._child
         if child is None:
             return

@@ -49,7 +49,7 @@ from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 from airflow.providers.openlineage.redaction import redact_event
-from airflow.providers.openlineage.snapshots import DagRunSnapshot
+from airflow.providers.openlineage.snapshots import DagRunSnapshot, TaskInstanceSnapshot
 from airflow.providers.openlineage.task_lineage import TaskLineage
 
 log = logging.getLogger(__name__)
@@ -208,9 +208,16 @@ class OpenLineageListener:
             emitter.submit_build(snapshot.route_key, functools.partial(dag_run_event, state, snapshot, msg))
 
     def _manual_state_change(self, state: RunState, task_instance: Any, error: Any = None) -> None:
+        """On the caller's thread (an API request): copy the task instance and queue; nothing is built."""
         emitter = self._background()
         if emitter is not None:
-            emitter.submit(redact_event(build_manual_task_event(state, task_instance, error)))
+            snapshot = TaskInstanceSnapshot.of(task_instance)
+            emitter.submit_build(snapshot.route_key, functools.partial(_manual_event, state, snapshot, error))
+
+
+def _manual_event(state: RunState, snapshot: TaskInstanceSnapshot, error: Any) -> Any:
+    """On the emitter's thread: the redacted event of a state changed outside the task."""
+    return redact_event(build_manual_task_event(state, snapshot, error))
 
 
 def _is_sensor_reschedule(task_instance: Any) -> bool:
