@@ -5,9 +5,17 @@ The real scheduler (LocalExecutor, SQLite) runs the e2e suite's 50 catch-up DAG 
 (``ol_e2e_fifty_runs``: DAG-run events only; the scheduler completes their empty task itself).
 Per case: the scheduler's loop durations (its own "Ran scheduling loop in N ms" DEBUG lines) while the
 runs are processed (p50, p95, max), the time until all 50 runs finished, the scheduler's peak RSS and
-thread count, and the DAG-run events the receiver got. One command:
+thread count, and the DAG-run events the receiver got.
 
-    .venvs/airflow-3.3.2/bin/python bench/scheduler_loop.py
+The loop durations move by tens of milliseconds between identical rounds on a 2-core machine, so
+the cost is also measured directly (``bench/scheduler_hooks/sitecustomize.py`` in the scheduler):
+the wall and CPU time of every ``on_dag_run_*`` listener call on the loop's thread (what lineage
+adds to a loop synchronously), and the CPU the emitter's thread spends per event (building,
+redaction, serialisation, sending; the work that shares the GIL with the loop). With ``--rounds``
+above 1 the cases are interleaved and each round's loop p50/p95 is paired with that round's
+disabled case. One command:
+
+    .venvs/airflow-3.3.2/bin/python bench/scheduler_loop.py --rounds 3
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import json
 import re
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -39,11 +48,43 @@ def _status(pid: int, field: str) -> int:
     return 0
 
 
+def _percentile(values: list[float], share: float) -> float | None:
+    ordered = sorted(values)
+    return ordered[int(share * (len(ordered) - 1))] if ordered else None
+
+
+def _hook_costs(directory: Path) -> dict:
+    """The scheduler's DAG-run hook calls (wall, CPU) and the emitter's CPU per item, in ms."""
+    hook_wall, hook_cpu, emitter_cpu = [], [], []
+    for path in directory.glob("*.txt"):
+        for line in path.read_text().splitlines():
+            kind, *fields = line.split()
+            if kind == "hook":
+                hook_wall.append(float(fields[1]))
+                hook_cpu.append(float(fields[2]))
+            elif kind == "emitter":
+                emitter_cpu.append(float(fields[0]))
+    return {
+        "hook_calls": len(hook_wall),
+        "hook_ms_p50": _percentile(hook_wall, 0.5),
+        "hook_ms_p95": _percentile(hook_wall, 0.95),
+        "hook_ms_max": max(hook_wall, default=None),
+        "hook_ms_total": round(sum(hook_wall), 2),
+        "hook_cpu_ms_total": round(sum(hook_cpu), 2),
+        "emitter_items": len(emitter_cpu),
+        "emitter_cpu_ms_p50": _percentile(emitter_cpu, 0.5),
+        "emitter_cpu_ms_total": round(sum(emitter_cpu), 1),
+    }
+
+
 def _case(backend: str) -> dict:
     with (
         Receiver("hung" if backend == "hung" else "healthy", max_hang=600) as receiver,
         AirflowEnv(DAGS) as env,
+        tempfile.TemporaryDirectory(prefix="ol-sched-hooks-") as hooks_dir,
     ):
+        env.env["PYTHONPATH"] = str(ROOT / "bench" / "scheduler_hooks")
+        env.env["OL_SCHED_HOOKS_DIR"] = hooks_dir
         if backend == "disabled":
             env.env["AIRFLOW__OPENLINEAGE__DISABLED"] = "True"
         else:
@@ -76,8 +117,10 @@ def _case(backend: str) -> dict:
         env._terminate_gracefully(scheduler)
         events = len([e for e in receiver.events if e["job"]["name"] == DAG_ID])
         requests = receiver.requests
+        costs = _hook_costs(Path(hooks_dir))
     ordered = sorted(loops)
     return {
+        **costs,
         "backend": backend,
         "runs_done": done,
         "seconds_to_all_done": round(all_done, 1),
@@ -90,6 +133,45 @@ def _case(backend: str) -> dict:
         "events_received": events,
         "requests": requests,
     }
+
+
+def _print_direct_costs(rows: list[dict]) -> None:
+    print()
+    print("On the loop's thread, per on_dag_run_* listener call (wall ms), and the emitter's CPU per event:")
+    print(
+        f"{'backend':9} {'calls':>5} {'hook p50':>8} {'p95':>6} {'max':>6} {'ms/loop':>7} "
+        f"{'emitter items':>13} {'CPU p50 ms':>10} {'CPU ms/loop':>11}"
+    )
+    for r in rows:
+        if r["backend"] == "disabled":
+            continue
+        loops = max(1, r["loops"])
+        print(
+            f"{r['backend']:9} {r['hook_calls']:>5} {r['hook_ms_p50'] or 0:>8.3f} "
+            f"{r['hook_ms_p95'] or 0:>6.3f} {r['hook_ms_max'] or 0:>6.2f} "
+            f"{r['hook_ms_total'] / loops:>7.3f} {r['emitter_items']:>13} "
+            f"{r['emitter_cpu_ms_p50'] or 0:>10.2f} {r['emitter_cpu_ms_total'] / loops:>11.2f}"
+        )
+
+
+def _print_paired(rows: list[dict]) -> None:
+    """Each case's loop p50/p95 minus the disabled case of the same round: median (min..max)."""
+    rounds = [rows[i : i + 3] for i in range(0, len(rows), 3)]
+    if len(rounds) < 2:
+        return
+    print()
+    print("Loop p50 / p95 added over the same round's disabled case, median over rounds (min..max):")
+    for backend in ("hung", "healthy"):
+        for key in ("loop_ms_p50", "loop_ms_p95"):
+            diffs = [
+                next(r[key] for r in group if r["backend"] == backend)
+                - next(r[key] for r in group if r["backend"] == "disabled")
+                for group in rounds
+            ]
+            print(
+                f"  {backend:8} {key[8:]}: {statistics.median(diffs):+6.1f} ms "
+                f"({min(diffs):+.1f}..{max(diffs):+.1f})"
+            )
 
 
 def main() -> int:
@@ -111,6 +193,8 @@ def main() -> int:
             f"{r['loop_ms_p50'] or 0:>11.1f} {r['loop_ms_p95'] or 0:>7.1f} {r['loop_ms_max'] or 0:>7.1f} "
             f"{r['peak_rss_mib']:>8.1f} {r['max_threads']:>7} {r['events_received']:>6}"
         )
+    _print_direct_costs(rows)
+    _print_paired(rows)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(rows, indent=1))
     print(f"raw: {args.out}")

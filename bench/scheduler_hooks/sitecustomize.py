@@ -1,0 +1,83 @@
+"""
+Loaded by ``bench/scheduler_loop.py`` in the Airflow processes it starts (via PYTHONPATH).
+
+Times what DAG-run lineage costs the scheduler, directly rather than through the noisy loop
+durations: every ``on_dag_run_*`` listener call on the caller's thread (wall and CPU), and every item
+the emitter's thread works on (its CPU: building, redaction, serialisation, sending). One line per
+measurement in ``$OL_SCHED_HOOKS_DIR/<pid>.txt``: ``hook <name> <wall ms> <cpu ms>`` or
+``emitter <cpu ms> <wall ms>``. Measuring changes no behaviour; only the file write is added, after
+the clock stops.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import importlib.util
+import os
+import sys
+import time
+
+_OUT = os.environ.get("OL_SCHED_HOOKS_DIR", "")
+_SENDER = "airflow.providers.openlineage.emission.thread_sender"
+
+
+def _record(line: str) -> None:
+    with open(os.path.join(_OUT, f"{os.getpid()}.txt"), "a") as out:
+        out.write(line + "\n")
+
+
+def _patch_hooks() -> None:
+    import pluggy._hooks as hooks
+
+    real_call = hooks.HookCaller.__call__
+
+    def timed_call(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if not self.name.startswith("on_dag_run_"):
+            return real_call(self, *args, **kwargs)
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return real_call(self, *args, **kwargs)
+        finally:
+            took_cpu, took = time.thread_time() - cpu, time.perf_counter() - wall
+            _record(f"hook {self.name} {took * 1000:.4f} {took_cpu * 1000:.4f}")
+
+    hooks.HookCaller.__call__ = timed_call
+
+
+def _patch_sender(module) -> None:
+    cls = module.ThreadSender
+    real_send = cls._send
+
+    def timed_send(self, payload):  # type: ignore[no-untyped-def]
+        wall, cpu = time.perf_counter(), time.thread_time()
+        try:
+            return real_send(self, payload)
+        finally:
+            took_cpu, took = time.thread_time() - cpu, time.perf_counter() - wall
+            _record(f"emitter {took_cpu * 1000:.4f} {took * 1000:.4f}")
+
+    cls._send = timed_send
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):  # type: ignore[no-untyped-def]
+        if name != _SENDER:
+            return None
+        sys.meta_path.remove(self)
+        try:
+            spec = importlib.util.find_spec(name)
+        finally:
+            sys.meta_path.insert(0, self)
+        load = spec.loader.exec_module
+
+        def exec_module(module):  # type: ignore[no-untyped-def]
+            load(module)
+            _patch_sender(module)
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+
+if _OUT and "scheduler" in sys.argv:
+    _patch_hooks()
+    sys.meta_path.insert(0, _Finder())
