@@ -232,7 +232,12 @@ def get_dag_run_from_ti(task_instance: Any) -> Any:
 
 
 class TaskRunIdentity:
-    """Everything that names a task attempt's OpenLineage run and its parent (the DAG run)."""
+    """
+    Everything that names a task attempt's OpenLineage run and its parent (the DAG run).
+
+    None of it changes during an attempt, so the task runner builds it once per attempt and passes
+    it to every event of that attempt (``build_task_event(identity=...)``).
+    """
 
     def __init__(self, task_instance: Any, dag_run: Any) -> None:
         self.namespace = conf.namespace()
@@ -280,12 +285,18 @@ def build_task_event(
     error: BaseException | str | None = None,
     event_time: dt.datetime | None = None,
     include_full_task_info: bool = False,
+    identity: TaskRunIdentity | None = None,
 ) -> RunEvent:
-    """A task START / COMPLETE / FAIL event, parented to the task's DAG run."""
+    """
+    A task START / COMPLETE / FAIL event, parented to the task's DAG run.
+
+    ``identity`` is the attempt's, when the caller already holds it; else it is derived here.
+    """
     task = task_instance.task
     dag = safe_getattr(task, "dag")
     dag_run = get_dag_run_from_ti(task_instance)
-    identity = TaskRunIdentity(task_instance, dag_run)
+    if identity is None:
+        identity = TaskRunIdentity(task_instance, dag_run)
 
     run_facets: dict[str, Any] = dict(extra_run_facets or {})
     run_facets.update(

@@ -45,7 +45,12 @@ from airflow.providers.openlineage.emission.spool import Spool, configured_spool
 from airflow.providers.openlineage.emission.spooling import Spooling
 from airflow.providers.openlineage.emission.thread_sender import ThreadSender
 from airflow.providers.openlineage.emission_policy import EmissionPolicy, resolve_task_emission_policy
-from airflow.providers.openlineage.events import build_task_event, utcnow
+from airflow.providers.openlineage.events import (
+    TaskRunIdentity,
+    build_task_event,
+    get_dag_run_from_ti,
+    utcnow,
+)
 from airflow.providers.openlineage.extractors.base import OperatorLineage
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import state_reported_at
@@ -65,6 +70,11 @@ def _ti_state(event_name: str) -> Any:
     from airflow.utils.state import TaskInstanceState
 
     return TaskInstanceState(_STATE_BY_EVENT[event_name])
+
+
+def _attempt_of(task_instance: Any) -> tuple[Any, ...]:
+    """What tells one task attempt from another in this runner."""
+    return (task_instance.dag_id, task_instance.task_id, task_instance.run_id, task_instance.try_number)
 
 
 def _conf_and_params(task_instance: Any) -> list[Any]:
@@ -121,6 +131,7 @@ class TaskLineage:
         self._extras_dropped = 0
         self._finished = True
         self._also_mask: frozenset[str] | None = None
+        self._identity: tuple[tuple[Any, ...], TaskRunIdentity] | None = None
 
     @property
     def extractor_manager(self) -> ExtractorManager:
@@ -137,12 +148,7 @@ class TaskLineage:
 
     def _emission_for(self, task_instance: Any) -> AttemptEmission | None:
         """The attempt's emission, or None when the emission policy turns its events off."""
-        attempt = (
-            task_instance.dag_id,
-            task_instance.task_id,
-            task_instance.run_id,
-            task_instance.try_number,
-        )
+        attempt = _attempt_of(task_instance)
         if attempt != self._attempt:
             self._attempt = attempt
             self._emission = None
@@ -227,8 +233,21 @@ class TaskLineage:
             error=error,
             event_time=event_time,
             include_full_task_info=self._policy.include_full_task_info,
+            identity=self._identity_of(task_instance),
         )
         return redact_event(event, self._secrets_of(task_instance))
+
+    def _identity_of(self, task_instance: Any) -> TaskRunIdentity:
+        """
+        The attempt's run identity (run id, parent, root): derived at its first event only.
+
+        Kept with the attempt it belongs to, so a late build of an earlier attempt cannot hand its
+        identity to the next one.
+        """
+        attempt = _attempt_of(task_instance)
+        if self._identity is None or self._identity[0] != attempt:
+            self._identity = (attempt, TaskRunIdentity(task_instance, get_dag_run_from_ti(task_instance)))
+        return self._identity[1]
 
     def _secrets_of(self, task_instance: Any) -> frozenset[str]:
         """Values under sensitive keys of the run's ``conf`` and the task's ``params`` (once per attempt)."""
