@@ -77,7 +77,7 @@ def _hook_costs(directory: Path) -> dict:
     }
 
 
-def _case(backend: str) -> dict:
+def _case(backend: str, keep_profile: Path | None = None) -> dict:
     with (
         Receiver("hung" if backend == "hung" else "healthy", max_hang=600) as receiver,
         AirflowEnv(DAGS) as env,
@@ -85,6 +85,8 @@ def _case(backend: str) -> dict:
     ):
         env.env["PYTHONPATH"] = str(ROOT / "bench" / "scheduler_hooks")
         env.env["OL_SCHED_HOOKS_DIR"] = hooks_dir
+        if keep_profile is not None:
+            env.env["OL_SCHED_PROFILE"] = "1"
         if backend == "disabled":
             env.env["AIRFLOW__OPENLINEAGE__DISABLED"] = "True"
         else:
@@ -118,6 +120,9 @@ def _case(backend: str) -> dict:
         events = len([e for e in receiver.events if e["job"]["name"] == DAG_ID])
         requests = receiver.requests
         costs = _hook_costs(Path(hooks_dir))
+        if keep_profile is not None:
+            for found in Path(hooks_dir).glob("emitter-*.prof"):
+                keep_profile.write_bytes(found.read_bytes())
     ordered = sorted(loops)
     return {
         **costs,
@@ -174,13 +179,35 @@ def _print_paired(rows: list[dict]) -> None:
             )
 
 
+def _profile_emitter(path: Path) -> int:
+    """The emitter's CPU per DAG-run event, by function (healthy backend, one case)."""
+    import pstats
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    row = _case("healthy", keep_profile=path)
+    print(f"emitter items: {row['emitter_items']}, CPU p50 {row['emitter_cpu_ms_p50']} ms (under cProfile)")
+    if not path.exists():
+        print("no profile was written")
+        return 1
+    stats = pstats.Stats(str(path))
+    stats.sort_stats("cumulative").print_stats(40)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "scheduler_loop.json")
     parser.add_argument("--rounds", type=int, default=1, help="rounds of the three cases, interleaved")
+    parser.add_argument(
+        "--profile-emitter",
+        type=Path,
+        help="one healthy case only, the emitter's work under cProfile; its stats are printed and kept here",
+    )
     args = parser.parse_args()
+    if args.profile_emitter:
+        return _profile_emitter(args.profile_emitter)
     rows = [_case(backend) for _ in range(args.rounds) for backend in ("disabled", "hung", "healthy")]
     print()
     print(
