@@ -123,6 +123,8 @@ def _case(backend: str, keep_profile: Path | None = None) -> dict:
         if keep_profile is not None:
             for found in Path(hooks_dir).glob("emitter-*.prof"):
                 keep_profile.write_bytes(found.read_bytes())
+            for found in Path(hooks_dir).glob("hooks-*.prof"):
+                keep_profile.with_name(keep_profile.stem + "-hooks.prof").write_bytes(found.read_bytes())
     ordered = sorted(loops)
     return {
         **costs,

@@ -23,6 +23,8 @@ _SENDER = "airflow.providers.openlineage.emission.thread_sender"
 # With OL_SCHED_PROFILE set, the emitter's work is also profiled (cProfile, that thread only) into
 # ``$OL_SCHED_HOOKS_DIR/emitter-<pid>.prof``: where its CPU per event goes.
 _PROFILE = cProfile.Profile() if os.environ.get("OL_SCHED_PROFILE") else None
+# And the DAG-run hooks on the loop's thread, into ``hooks-<pid>.prof``.
+_HOOK_PROFILE = cProfile.Profile() if os.environ.get("OL_SCHED_PROFILE") else None
 
 
 def _record(line: str) -> None:
@@ -39,11 +41,17 @@ def _patch_hooks() -> None:
         if not self.name.startswith("on_dag_run_"):
             return real_call(self, *args, **kwargs)
         wall, cpu = time.perf_counter(), time.thread_time()
+        if _HOOK_PROFILE is not None:
+            _HOOK_PROFILE.enable()
         try:
             return real_call(self, *args, **kwargs)
         finally:
+            if _HOOK_PROFILE is not None:
+                _HOOK_PROFILE.disable()
             took_cpu, took = time.thread_time() - cpu, time.perf_counter() - wall
             _record(f"hook {self.name} {took * 1000:.4f} {took_cpu * 1000:.4f}")
+            if _HOOK_PROFILE is not None:
+                _HOOK_PROFILE.dump_stats(os.path.join(_OUT, f"hooks-{os.getpid()}.prof"))
 
     hooks.HookCaller.__call__ = timed_call
 
@@ -88,6 +96,7 @@ class _Finder(importlib.abc.MetaPathFinder):
         return spec
 
 
-if _OUT and "scheduler" in sys.argv:
+# The scheduler, and its DAG-run event helper process (where the emitter's threads run since 2.21.0).
+if _OUT and ("scheduler" in sys.argv or "openlineage-dag-run-emitter" in sys.argv):
     _patch_hooks()
     sys.meta_path.insert(0, _Finder())

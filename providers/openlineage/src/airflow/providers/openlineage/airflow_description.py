@@ -342,8 +342,8 @@ def describe_deadlines(deadlines: Any) -> dict[str, Any] | None:
 
 def fetch_dag_run_records(dag_id: str, run_id: str) -> dict[str, Any]:
     """
-    A DAG run's DAG versions and deadlines (and team, with ``multi_team``) as plain values, read in
-    one session of its own.
+    A DAG run's DAG versions, deadlines and note (and team, with ``multi_team``) as plain values, read
+    in one session of its own.
 
     Called on the emitter thread (off the scheduler loop); the result feeds
     :meth:`DagRunSnapshot.with_values`.
@@ -378,7 +378,8 @@ def fetch_dag_run_records(dag_id: str, run_id: str) -> dict[str, Any]:
                     deadline_alert=None if alert is None else plain(alert, _DEADLINE_ALERT_FIELDS),
                 )
             )
-        return {**records, "dag_versions": versions, "deadlines": deadlines}
+        note = safe_getattr(dag_run, "note")
+        return {**records, "dag_versions": versions, "deadlines": deadlines, "note": note}
 
 
 def describe_task_instance(task_instance: Any) -> dict[str, Any]:

@@ -47,7 +47,10 @@ def dag_run_event(state: RunState, snapshot: DagRunSnapshot, msg: str | None = N
         log.info("OpenLineage events of DAG `%s` are turned off by the emission policy", dag_id)
         return None
     try:
-        snapshot = snapshot.with_values(**fetch_dag_run_records(dag_id, safe_getattr(snapshot, "run_id")))
+        records = fetch_dag_run_records(dag_id, safe_getattr(snapshot, "run_id"))
+        if hasattr(snapshot, "note"):
+            records.pop("note", None)  # read at the hook; the database only fills in what was not
+        snapshot = snapshot.with_values(**records)
     except Exception as err:  # noqa: BLE001 - versions and deadlines are left out, the event still goes
         log.debug(
             "OpenLineage could not read the DAG versions and deadlines of %s: %s", snapshot.route_key, err

@@ -35,8 +35,10 @@ from airflow.providers.openlineage.run_ids import safe_getattr
 # ``dag_versions``, ``deadlines`` and ``team_name`` are not copied at the hook (reading them loads
 # rows): the emitter thread adds them.
 _DAG_RUN_FIELDS = (
+    "bundle_version",
     "clear_number",
     "conf",
+    "created_dag_version_id",
     "dag",
     "dag_id",
     "dag_versions",
@@ -59,6 +61,25 @@ _DAG_RUN_FIELDS = (
 )
 
 _ADDED_LATER = frozenset({"dag_versions", "deadlines", "team_name"})
+# Values the ORM reads through a relationship: left for the emitter to read when not loaded yet,
+# since a lazy load is a database query on the scheduler's loop.
+_LAZY_ON_ORM = {"note": "dag_run_note"}
+
+
+def _not_loaded(obj: Any) -> frozenset[str]:
+    """The fields of an ORM object whose relationship is not loaded (nothing for other objects)."""
+    try:
+        from sqlalchemy import inspect
+        from sqlalchemy.exc import NoInspectionAvailable
+    except ImportError:  # pragma: no cover - SQLAlchemy is always there with Airflow
+        return frozenset()
+    try:
+        unloaded = inspect(obj).unloaded
+    except NoInspectionAvailable:
+        return frozenset()
+    except Exception:  # noqa: BLE001 - an odd object: read everything as before
+        return frozenset()
+    return frozenset(name for name, relationship in _LAZY_ON_ORM.items() if relationship in unloaded)
 
 
 class DagRunSnapshot:
@@ -81,17 +102,28 @@ class DagRunSnapshot:
     @classmethod
     def of(cls, dag_run: Any) -> DagRunSnapshot:
         """Copy ``dag_run``'s values; ``conf`` is deep-copied (the DAG object is shared, read-only)."""
-        missing = object()
-        values = {
-            name: safe_getattr(dag_run, name, missing) for name in _DAG_RUN_FIELDS if name not in _ADDED_LATER
-        }
-        values = {name: value for name, value in values.items() if value is not missing}
+        values = cls.portable_values(dag_run, defer_lazy=False)
+        if (dag := safe_getattr(dag_run, "dag")) is not None:
+            values["dag"] = dag
         if "conf" in values:
             try:
                 values["conf"] = copy.deepcopy(values["conf"])
             except Exception:  # noqa: BLE001 - an uncopyable conf is not described rather than shared
                 values["conf"] = None
         return cls(**values)
+
+    @staticmethod
+    def portable_values(dag_run: Any, *, defer_lazy: bool = True) -> dict[str, Any]:
+        """
+        ``dag_run``'s plain values without its DAG, for another process (which loads the DAG itself).
+
+        Not copied here: the caller pickles them at once, which is the copy. A value behind a
+        relationship that is not loaded (the note) is left for the emitter to read from the database.
+        """
+        missing = object()
+        skip = _ADDED_LATER | {"dag"} | (_not_loaded(dag_run) if defer_lazy else frozenset())
+        values = {name: safe_getattr(dag_run, name, missing) for name in _DAG_RUN_FIELDS if name not in skip}
+        return {name: value for name, value in values.items() if value is not missing}
 
     def with_values(self, **values: Any) -> DagRunSnapshot:
         """A copy with more values (what the emitter thread reads later, such as ``dag_versions``)."""

@@ -44,6 +44,7 @@ from airflow.providers.openlineage import client_config, conf
 from airflow.providers.openlineage.dag_run_lineage import dag_run_event
 from airflow.providers.openlineage.emission.background import BackgroundEmitter, get_background_emitter
 from airflow.providers.openlineage.emission.daemon_pool import DaemonThreadPool
+from airflow.providers.openlineage.emission.emitter_process import EmitterProcess
 from airflow.providers.openlineage.events import build_manual_task_event
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
@@ -53,6 +54,8 @@ from airflow.providers.openlineage.snapshots import DagRunSnapshot, TaskInstance
 from airflow.providers.openlineage.task_lineage import TaskLineage
 
 log = logging.getLogger(__name__)
+# DAG-run events waiting for the scheduler's helper process; beyond this the oldest are dropped.
+DAG_RUN_QUEUE_SIZE = 1000
 hookimpl = HookimplMarker("airflow")
 
 
@@ -86,6 +89,9 @@ class OpenLineageListener:
         self.adapter = OpenLineageAdapter()
         self._task_lineage: TaskLineage | None = None
         self._executor: DaemonThreadPool | None = None
+        self._dag_run_process: EmitterProcess | None = None
+        self._dag_run_process_tried = False
+        self._job: Any = None
 
     @property
     def executor(self) -> DaemonThreadPool:
@@ -180,6 +186,8 @@ class OpenLineageListener:
     @_guarded
     def on_starting(self, component: Any) -> None:
         log.debug("OpenLineage listener starting in %s", type(component).__name__)
+        if type(component).__name__ == "Job":
+            self._job = component  # its job_type is set by its runner, after this hook
         if type(component).__name__ == "Job" and conf.spool_dir():
             # A long-lived process (scheduler, triggerer, DAG processor): its emitter replays the spool.
             self._background()
@@ -189,6 +197,8 @@ class OpenLineageListener:
     def before_stopping(self, component: Any) -> None:
         if self._task_lineage is not None:
             self._task_lineage.finish()
+        if self._dag_run_process is not None and component is self._job:
+            self._dag_run_process.shutdown()
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -200,8 +210,43 @@ class OpenLineageListener:
             return None
         return get_background_emitter(lambda: client_config.build_client(config))
 
+    def _dag_run_helper(self) -> EmitterProcess | None:
+        """
+        The scheduler's DAG-run event helper, started at the first DAG-run event.
+
+        Only in the scheduler (a long-lived loop); elsewhere, or when it cannot start, None: events
+        are then built on the process's emitter thread.
+        """
+        if not self._dag_run_process_tried and _is_scheduler(self._job):
+            self._dag_run_process_tried = True
+            self._start_dag_run_process()
+        return self._dag_run_process
+
+    def _start_dag_run_process(self) -> None:
+        try:
+            client_config.resolved_client_config()
+        except client_config.ClientConfigError:
+            return  # logged once by client_config; the in-process path skips the events the same way
+        from airflow.providers.openlineage.dag_run_process import helper_argv
+
+        process = EmitterProcess(
+            helper_argv(), max_queue_size=DAG_RUN_QUEUE_SIZE, shutdown_timeout=float(conf.execution_timeout())
+        )
+        if process.start():
+            self._dag_run_process = process
+            log.info("OpenLineage DAG-run events are built and sent by helper process %s", process.pid)
+
     def _emit_dag_run(self, state: RunState, dag_run: Any, msg: str | None) -> None:
-        """On the scheduler's loop: copy the DAG run and queue; the emitter's thread does the rest."""
+        """
+        On the scheduler's loop: copy the DAG run's values and queue them, nothing more.
+
+        With the helper process (the scheduler), the copy is pickled for it; else the process's
+        emitter thread builds the event.
+        """
+        process = self._dag_run_helper()
+        if process is not None:
+            process.submit((state, DagRunSnapshot.portable_values(dag_run), msg))
+            return
         emitter = self._background()
         if emitter is not None:
             snapshot = DagRunSnapshot.of(dag_run)
@@ -218,6 +263,11 @@ class OpenLineageListener:
 def _manual_event(state: RunState, snapshot: TaskInstanceSnapshot, error: Any) -> Any:
     """On the emitter's thread: the redacted event of a state changed outside the task."""
     return redact_event(build_manual_task_event(state, snapshot, error))
+
+
+def _is_scheduler(job: Any) -> bool:
+    """True for the scheduler's Job (its loop is what DAG-run hooks must not slow down)."""
+    return job is not None and str(getattr(job, "job_type", "")) == "SchedulerJob"
 
 
 def _is_sensor_reschedule(task_instance: Any) -> bool:

@@ -1,0 +1,150 @@
+# Licensed to the Apache Software Foundation (ASF) under one
+# or more contributor license agreements.  See the NOTICE file
+# distributed with this work for additional information
+# regarding copyright ownership.  The ASF licenses this file
+# to you under the Apache License, Version 2.0 (the
+# "License"); you may not use this file except in compliance
+# with the License.  You may obtain a copy of the License at
+#
+#   http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing,
+# software distributed under the License is distributed on an
+# "AS IS" BASIS, WITHOUT WARRANTIES OR CONDITIONS OF ANY
+# KIND, either express or implied.  See the License for the
+# specific language governing permissions and limitations
+# under the License.
+"""
+The scheduler's DAG-run event helper: a separate interpreter that builds and sends DAG-run events.
+
+The scheduler's hook copies the DAG run's plain values (:meth:`.DagRunSnapshot.portable_values`) and
+hands them to :class:`~.emission.emitter_process.EmitterProcess`; this process reads them from its
+stdin, loads the run's serialized DAG from the metadata database itself (cached per DAG version, as
+the scheduler resolves it), and builds, redacts and sends the event on a
+:class:`~.emission.background.BackgroundEmitter` of its own. None of that CPU is spent in the
+scheduler's interpreter. On end of input (the scheduler closed the pipe, or died) or SIGTERM it drains
+for at most ``execution_timeout`` less a margin and exits; SIGINT (a terminal's Ctrl-C reaching the
+whole process group) is left to the scheduler, which then closes the pipe.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from openlineage.client.event_v2 import RunEvent, RunState
+
+from airflow.providers.openlineage import client_config, conf
+from airflow.providers.openlineage.dag_run_lineage import dag_run_event
+from airflow.providers.openlineage.emission.background import BackgroundEmitter
+from airflow.providers.openlineage.emission.emitter_process import read_message
+from airflow.providers.openlineage.emission.spool import configured_spool
+from airflow.providers.openlineage.snapshots import DagRunSnapshot
+
+log = logging.getLogger(__name__)
+
+PROCESS_TITLE = "openlineage-dag-run-emitter"
+# The helper's own drain ends this much before the parent's deadline, so it can say what it left.
+DRAIN_MARGIN = 0.5
+
+
+def helper_argv() -> list[str]:
+    """How the scheduler starts this helper (its name shows in ``ps``)."""
+    return [sys.executable, "-c", f"from {__name__} import main; main()", PROCESS_TITLE]
+
+
+class DagLoader:
+    """The run's serialized DAG, as the scheduler resolves it; each DAG version is deserialised once."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._bag: Any = None
+
+    def dag_of(self, snapshot: DagRunSnapshot) -> Any:
+        from airflow.models.dag_version import DagVersion
+        from airflow.models.dagbag import DBDagBag
+        from airflow.utils.session import create_session
+
+        with self._lock, create_session() as session:
+            if self._bag is None:
+                self._bag = DBDagBag()
+            version_id = getattr(snapshot, "created_dag_version_id", None)
+            if not getattr(snapshot, "bundle_version", None) or version_id is None:
+                latest = DagVersion.get_latest_version(snapshot.dag_id, session=session)
+                version_id = latest.id if latest is not None else version_id
+            if version_id is None:
+                return None
+            get_dag = getattr(self._bag, "get_dag", None) or self._bag._get_dag  # 3.1 has only _get_dag
+            return get_dag(version_id=version_id, session=session)
+
+
+def build_event(
+    state: RunState, snapshot: DagRunSnapshot, msg: str | None, loader: DagLoader
+) -> RunEvent | None:
+    """On the helper's emitter thread: the DAG run's event, its DAG read from the database."""
+    try:
+        dag = loader.dag_of(snapshot)
+    except Exception as err:  # noqa: BLE001 - the event still goes, without the DAG's facets
+        log.warning(
+            "OpenLineage could not load the DAG of %s: %s: %s", snapshot.route_key, type(err).__name__, err
+        )
+        dag = None
+    if dag is not None:
+        snapshot = snapshot.with_values(dag=dag)
+    return dag_run_event(state, snapshot, msg)
+
+
+class _Stop(Exception):
+    """SIGTERM: stop reading and drain."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Stop
+
+
+def serve(stream: Any, emitter: BackgroundEmitter, loader: DagLoader) -> int:
+    """Queue one event build per message until end of input; returns how many were read."""
+    read = 0
+    try:
+        while True:
+            try:
+                state, values, msg = read_message(stream)
+            except EOFError:
+                break
+            read += 1
+            snapshot = DagRunSnapshot(**values)
+            emitter.submit_build(
+                snapshot.route_key, functools.partial(build_event, state, snapshot, msg, loader)
+            )
+    except _Stop:
+        log.info("OpenLineage DAG-run event helper: SIGTERM, draining")
+    return read
+
+
+def main() -> None:
+    """Entry point of the helper process."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        config = client_config.resolved_client_config()
+    except client_config.ClientConfigError:
+        sys.exit(0)  # logged by client_config; the scheduler's own check logged it too
+    timeout = float(conf.execution_timeout())
+    emitter = BackgroundEmitter(
+        lambda: client_config.build_client(config),
+        workers=conf.dag_state_change_process_pool_size(),
+        drain_timeout=max(0.1, timeout - DRAIN_MARGIN),
+        spool=configured_spool(),
+    )
+    try:
+        serve(sys.stdin.buffer, emitter, DagLoader())
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        emitter.shutdown()
+
+
+__all__ = ["PROCESS_TITLE", "DagLoader", "build_event", "helper_argv", "main", "serve"]

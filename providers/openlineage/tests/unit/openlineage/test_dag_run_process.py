@@ -1,0 +1,88 @@
+"""The scheduler's DAG-run event helper: builds from the portable copy and the DAG it loads itself."""
+
+from __future__ import annotations
+
+import datetime
+import io
+import types
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.sdk import DAG
+from openlineage.client.event_v2 import RunState
+from receiver import Receiver
+
+from airflow.providers.openlineage import client_config
+from airflow.providers.openlineage.dag_run_process import serve
+from airflow.providers.openlineage.emission.background import BackgroundEmitter
+from airflow.providers.openlineage.emission.emitter_process import encode_message
+from airflow.providers.openlineage.snapshots import DagRunSnapshot
+
+
+class _Loader:
+    """Stands in for the database read: the DAG the scheduler would have resolved for the run."""
+
+    def __init__(self, dag: DAG) -> None:
+        self.dag = dag
+        self.asked: list[str] = []
+
+    def dag_of(self, snapshot: DagRunSnapshot) -> DAG:
+        self.asked.append(snapshot.created_dag_version_id)
+        return self.dag
+
+
+def _dag_run(dag: DAG, run_id: str, state: str) -> types.SimpleNamespace:
+    when = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    return types.SimpleNamespace(
+        dag=dag,  # the scheduler's object: the helper never gets it
+        dag_id=dag.dag_id,
+        run_id=run_id,
+        state=state,
+        conf={"password": "hunter2", "region": "eu"},
+        run_type="manual",
+        logical_date=when,
+        data_interval_start=when,
+        data_interval_end=when,
+        start_date=when,
+        end_date=when if state != "running" else None,
+        run_after=when,
+        clear_number=0,
+        bundle_version=None,
+        created_dag_version_id="v-1",
+    )
+
+
+def test_events_are_built_from_the_copy_with_the_dag_the_helper_loaded(monkeypatch, spec):
+    with DAG("helper_dag", schedule=None, description="two tasks") as dag:
+        EmptyOperator(task_id="first") >> EmptyOperator(task_id="second")
+    loader = _Loader(dag)
+    stream = io.BytesIO()
+    for run_id in ("r1", "r2"):
+        for state, run_state in (("running", RunState.START), ("success", RunState.COMPLETE)):
+            values = DagRunSnapshot.portable_values(_dag_run(dag, run_id, state))
+            assert "dag" not in values
+            stream.write(encode_message((run_state, values, "")))
+    stream.seek(0)
+    with Receiver("healthy") as receiver:
+        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", _json(receiver.transport(timeout=5)))
+        config = client_config.resolved_client_config()
+        emitter = BackgroundEmitter(lambda: client_config.build_client(config), workers=1, drain_timeout=5)
+        assert serve(stream, emitter, loader) == 4
+        emitter.shutdown()
+        receiver.wait_for(4, timeout=10)
+        events = list(receiver.events)
+    assert [e["eventType"] for e in events] == ["START", "COMPLETE"] * 2
+    for event in events:
+        spec.validate_event(event)
+        assert event["job"]["name"] == "helper_dag"
+        assert "hunter2" not in _json(event)  # redacted in the helper as in the scheduler
+    start = events[0]
+    # From the loaded DAG: its tasks (START's airflow job facet) and its description.
+    assert set(start["job"]["facets"]["airflow"]["tasks"]) == {"first", "second"}
+    assert start["job"]["facets"]["documentation"]["description"] == "two tasks"
+    assert loader.asked == ["v-1"] * 4
+
+
+def _json(value: object) -> str:
+    import json
+
+    return json.dumps(value)
