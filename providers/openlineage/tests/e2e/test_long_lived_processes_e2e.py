@@ -2,9 +2,10 @@
 DAG-run events in the scheduler and manual state changes in the API server (Airflow 3.3.2 and 3.1.8).
 
 The real scheduler (LocalExecutor, SQLite) runs 50 catch-up DAG runs against a receiver that hangs:
-it keeps scheduling, the provider starts no process, threads and memory stay flat. Then the receiver
-recovers, and every DAG-run event (held in the emitter's queue meanwhile) arrives, START before
-COMPLETE per run. A "mark success" through the REST API with a hung receiver returns promptly, and
+it keeps scheduling, the provider starts exactly one process (the DAG-run event helper), threads and
+memory stay flat. Then the receiver recovers, and every DAG-run event (held in the helper's queue
+meanwhile) arrives, START before COMPLETE per run, with the facets of the DAG the helper loaded; the
+helper is gone once the scheduler has stopped. A "mark success" through the REST API with a hung receiver returns promptly, and
 the event arrives once the receiver recovers.
 """
 
@@ -24,6 +25,7 @@ from receiver import Receiver
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 FIFTY = "ol_e2e_fifty_runs"
+HELPER = "openlineage-dag-run-emitter"
 
 
 def _cmdline(pid: int) -> str:
@@ -77,10 +79,15 @@ def _run_fifty(receiver: Receiver, tmp_path, after_done) -> dict:
         samples.append(
             {"done": done, "rss": _rss_mib(scheduler.pid), "threads": _threads(scheduler.pid), "children": []}
         )
+        helpers = {p for p in descendants(scheduler.pid) if HELPER in _cmdline(p)}
         after_done()  # while the scheduler still runs
         env._terminate_gracefully(scheduler)
         log = (env.home / "scheduler.log").read_text(errors="replace")
-    return {"done": done, "samples": samples, "log": log}
+        end = time.monotonic() + 10
+        while any(os.path.exists(f"/proc/{p}") for p in helpers) and time.monotonic() < end:
+            time.sleep(0.1)
+        left = [p for p in helpers if os.path.exists(f"/proc/{p}") and HELPER in _cmdline(p)]
+    return {"done": done, "samples": samples, "log": log, "helpers": helpers, "helpers_left": left}
 
 
 def test_fifty_dag_runs_against_a_hung_then_recovering_backend(tmp_path, spec):
@@ -96,9 +103,12 @@ def test_fifty_dag_runs_against_a_hung_then_recovering_backend(tmp_path, spec):
         events = [e for e in receiver.events if e["job"]["name"] == FIFTY]
     assert result["done"] == 50, result["log"][-3000:]
     samples = result["samples"]
-    # No process started by the provider: no child of the scheduler has anything of OpenLineage.
+    # One process started by the provider, the DAG-run event helper; none left after the scheduler.
     children = {c for s in samples for c in s["children"]}
-    assert not [c for c in children if "penlineage" in c.lower()], children
+    assert [c for c in children if "penlineage" in c.lower()] == [c for c in children if HELPER in c]
+    assert max(sum(HELPER in c for c in s["children"]) for s in samples) == 1
+    assert len(result["helpers"]) == 1, result["helpers"]
+    assert result["helpers_left"] == []
     # Memory flat: from the first sample with runs done to the end.
     first = next(s for s in samples if s["done"] >= 5)
     print(
@@ -116,6 +126,10 @@ def test_fifty_dag_runs_against_a_hung_then_recovering_backend(tmp_path, spec):
         per_run[event["run"]["runId"]].append(event["eventType"])
     assert len(per_run) == 50
     assert all(types == ["START", "COMPLETE"] for types in per_run.values()), per_run
+    # Built with the DAG the helper read from the database: its task list and owner.
+    start = next(e for e in events if e["eventType"] == "START")
+    assert set(start["job"]["facets"]["airflow"]["tasks"]), start["job"]["facets"]
+    assert "ownership" in start["job"]["facets"]
 
 
 def _api(env: AirflowEnv, method: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
