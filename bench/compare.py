@@ -36,6 +36,7 @@ import random
 import re
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,8 +78,12 @@ class Lane:
                 self.env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(receiver.transport(timeout=300))
                 self.env.env["AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD"] = str(mode == "thread")
                 self.env.env["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = str(timeout)
+            timer_dir = tempfile.mkdtemp(prefix="ol-hook-timer-")
+            self.env.env["OL_HOOK_TIMER_DIR"] = timer_dir
+            self.env.env["PYTHONPATH"] = str(ROOT / "bench" / "hook_timer")
             with WorkloadSampler() as sampler:
                 result = self.env.dags_test(DAG_ID, timeout=900)
+            hooks = _hook_totals(Path(timer_dir))
             if mode != "disabled" and backend == "healthy":
                 receiver.wait_for(2 * self.tasks, timeout=15)
             task_events = [
@@ -91,6 +96,7 @@ class Lane:
             "mode": mode,
             "backend": backend if mode != "disabled" else "-",
             "durations": durations,
+            "hook_seconds": hooks,
             "task_cpu_s": sampler.task_cpu_seconds,
             "peak_rss_kib": max(sampler.peaks.values(), default=0),
             "tasks_succeeded": sum(1 for s in states.values() if s == "success"),
@@ -103,6 +109,22 @@ class Lane:
         self.env.__exit__(None, None, None)
 
 
+def _hook_totals(directory: Path) -> list[dict[str, float]]:
+    """Per task runner: seconds each listener task hook held its main thread (bench/hook_timer)."""
+    runners = []
+    for path in directory.glob("*.json"):
+        runners.append(json.loads(path.read_text()))
+        path.unlink()
+    directory.rmdir()
+    return runners
+
+
+def _hooks_per_task(run: dict, hook: str | None = None) -> float:
+    """Median seconds the task hooks (or one of them) held a runner's main thread (0 where none ran)."""
+    runners = run.get("hook_seconds") or [{}]
+    return statistics.median(r.get(hook, 0.0) if hook else sum(r.values()) for r in runners)
+
+
 def _per_task(run: dict) -> tuple[float, float]:
     """(median slot seconds, CPU seconds per task) of one run."""
     durations = run["durations"] or [float("nan")]
@@ -111,7 +133,7 @@ def _per_task(run: dict) -> tuple[float, float]:
 
 def _added(runs: list[dict], provider: str, mode: str, backend: str) -> dict[str, list[float]]:
     """Per round: this cell's per-task figures minus the same provider's disabled run of that round."""
-    wall, cpu, rss, p_max = [], [], [], []
+    wall, cpu, rss, p_max, hooks = [], [], [], [], []
     for round_no in sorted({r["round"] for r in runs}):
         same = [r for r in runs if r["round"] == round_no and r["provider"] == provider]
         base = next((r for r in same if r["mode"] == "disabled"), None)
@@ -123,7 +145,9 @@ def _added(runs: list[dict], provider: str, mode: str, backend: str) -> dict[str
         cpu.append(cc - bc)
         rss.append((cell["peak_rss_kib"] - base["peak_rss_kib"]) / 1024)
         p_max.append(max(cell["durations"], default=float("nan")) - bw)
-    return {"wall": wall, "cpu": cpu, "rss": rss, "max": p_max}
+        if "hook_seconds" in cell:
+            hooks.append(_hooks_per_task(cell) - _hooks_per_task(base))
+    return {"wall": wall, "cpu": cpu, "rss": rss, "max": p_max, "hooks": hooks}
 
 
 def _ms(values: list[float]) -> str:
@@ -173,7 +197,7 @@ def _print_tables(runs: list[dict], args: argparse.Namespace) -> None:
     print()
     header = (
         f"{'backend':8} {'mode':7} {'provider':9} {'slot +ms':>22} {'CPU +ms/task':>22} "
-        f"{'RSS +MiB':>9} {'max slot +s':>11} {'events':>10} {'tasks ok':>9}"
+        f"{'hooks ms':>20} {'RSS +MiB':>9} {'max slot +s':>11} {'events':>10} {'tasks ok':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -196,18 +220,39 @@ def _print_tables(runs: list[dict], args: argparse.Namespace) -> None:
             rss = f"{statistics.median(a['rss']):+.1f}" if a["rss"] else "n/a"
             print(
                 f"{backend:8} {mode:7} {provider:9} {_ms(a['wall']):>22} {_ms(a['cpu']):>22} "
-                f"{rss:>9} {max_slot:>11} {events:>10} {ok:>9}"
+                f"{_ms(a['hooks']):>20} {rss:>9} {max_slot:>11} {events:>10} {ok:>9}"
             )
         o, u = added["ours"], added["upstream"]
         print(
             f"{backend:8} {mode:7} {'ratio':9} {_ratio(o['wall'], u['wall']):>22} "
-            f"{_ratio(o['cpu'], u['cpu']):>22}"
+            f"{_ratio(o['cpu'], u['cpu']):>22} {_ratio(o['hooks'], u['hooks']):>20}"
         )
     print(
         "(ratio = ours / upstream of the medians; '~' where upstream's figure is not above twice its"
-        " robust standard error over rounds)"
+        " robust standard error over rounds; hooks ms = time the listener's task hooks hold the"
+        " runner's main thread, measured in the runner, the low-noise core of the slot figure)"
     )
+    _print_hook_breakdown(runs)
     _print_goals(runs, args)
+
+
+def _print_hook_breakdown(runs: list[dict]) -> None:
+    """Per hook: median ms a task runner's main thread spent in it, median over rounds."""
+    hooks = sorted({h for r in runs for runner in r.get("hook_seconds") or [] for h in runner})
+    if not hooks:
+        return
+    print()
+    print("Main-thread ms per task runner by hook (median over tasks, then over rounds):")
+    names = " ".join(f"{h.replace('on_task_instance_', ''):>16}" for h in hooks)
+    print(f"{'mode':7} {'provider':9} {names}")
+    for mode in ("fork", "thread"):
+        for provider in PROVIDERS:
+            key = (provider, mode, "healthy")
+            cell = [r for r in runs if (r["provider"], r["mode"], r["backend"]) == key]
+            if not cell:
+                continue
+            figures = [statistics.median(_hooks_per_task(r, h) for r in cell) * 1000 for h in hooks]
+            print(f"{mode:7} {provider:9} " + " ".join(f"{f:16.1f}" for f in figures))
 
 
 def _print_goals(runs: list[dict], args: argparse.Namespace) -> None:
@@ -216,6 +261,8 @@ def _print_goals(runs: list[dict], args: argparse.Namespace) -> None:
     rows = [
         ("slot, thread: ours / upstream thread", "thread", "wall", upstream_thread["wall"], 0.5),
         ("slot, fork: ours / upstream thread", "fork", "wall", upstream_thread["wall"], 1.0),
+        ("hooks, thread: ours / upstream thread", "thread", "hooks", upstream_thread["hooks"], 0.5),
+        ("hooks, fork: ours / upstream thread", "fork", "hooks", upstream_thread["hooks"], 1.0),
         ("CPU, thread: ours / upstream thread", "thread", "cpu", upstream_thread["cpu"], 1.0),
         (
             "CPU, fork: ours / upstream fork",

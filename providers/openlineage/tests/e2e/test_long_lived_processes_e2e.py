@@ -5,8 +5,8 @@ The real scheduler (LocalExecutor, SQLite) runs 50 catch-up DAG runs against a r
 it keeps scheduling, the provider starts exactly one process (the DAG-run event helper), threads and
 memory stay flat. Then the receiver recovers, and every DAG-run event (held in the helper's queue
 meanwhile) arrives, START before COMPLETE per run, with the facets of the DAG the helper loaded; the
-helper is gone once the scheduler has stopped. A "mark success" through the REST API with a hung receiver returns promptly, and
-the event arrives once the receiver recovers.
+helper is gone once the scheduler has stopped. A "mark success" through the REST API with a hung
+receiver returns promptly, and the event arrives once the receiver recovers.
 """
 
 from __future__ import annotations

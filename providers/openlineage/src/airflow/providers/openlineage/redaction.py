@@ -63,9 +63,10 @@ class _Maskers:
         # Longest first, so a secret that contains another is replaced whole.
         self.also_mask = sorted(also_mask, key=len, reverse=True)
         modules = _masker_modules()
-        self.redactors: list[Redactor] = [
-            (lambda value, name, _m=module: _m.redact(value, name)) for module in modules
-        ]
+        self.redactors: list[Redactor] = [module.redact for module in modules]
+        # Within one event the same string (a DAG id, an owner, a date) recurs under the same key:
+        # it is masked once. Kept per _Maskers, i.e. per event: a secret registered later is seen.
+        self._masked: dict[tuple[str, str | None], Any] = {}
         self.key_checks: list[KeyCheck] = [
             module.should_hide_value_for_key
             for module in modules
@@ -84,6 +85,15 @@ class _Maskers:
         return False
 
     def mask_string(self, value: Any, name: str | None) -> Any:
+        if type(value) is str:
+            key = (value, name)
+            found = self._masked.get(key)
+            if found is None:
+                found = self._masked[key] = self._mask_uncached(value, name)
+            return found
+        return self._mask_uncached(value, name)
+
+    def _mask_uncached(self, value: Any, name: str | None) -> Any:
         for redactor in self.redactors:
             value = redactor(value, name)
         if self.also_mask and isinstance(value, str):
@@ -111,6 +121,8 @@ def _skip_fields(obj: Any) -> set[str]:
 
 
 def _redact_value(value: Any, name: str | None, maskers: _Maskers, depth: int) -> Any:
+    if type(value) is str and depth <= _MAX_DEPTH:  # most leaves: straight to the maskers
+        return maskers.mask_string(value, name)
     if value is None or isinstance(value, (bool, int, float, enum.Enum)):
         return value
     if depth > _MAX_DEPTH:

@@ -742,17 +742,36 @@ class ForkSender:
 
 
 def _reaped_within(pid: int, seconds: float) -> bool:
+    """
+    Reap ``pid`` if it exits within ``seconds``.
+
+    Waits on a pidfd, so the wait ends the moment the child is gone (a child tearing down a copy of a
+    large runner takes ~10-20 ms; polling would add up to a poll interval to each). Polls only where
+    pidfds are not available.
+    """
+    exit_fd = _open_pidfd(pid)
     end = time.monotonic() + max(0.0, seconds)
-    while True:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            return True
-        if done:
-            return True
-        if time.monotonic() >= end:
-            return False
-        time.sleep(_POLL_FLOOR)
+    try:
+        while True:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                return True
+            if done:
+                return True
+            left = end - time.monotonic()
+            if left <= 0:
+                return False
+            if exit_fd is None:
+                time.sleep(min(_POLL_FLOOR, left))
+                continue
+            try:
+                select.select([exit_fd], [], [], left)
+            except (OSError, ValueError):
+                time.sleep(min(_POLL_FLOOR, left))
+    finally:
+        if exit_fd is not None:
+            os.close(exit_fd)
 
 
 __all__ = ["CHILD_TITLE", "KILL_GRACE_SECONDS", "ForkSender", "close_inherited_fds"]

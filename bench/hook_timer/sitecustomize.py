@@ -1,0 +1,72 @@
+"""
+Loaded by ``bench/compare.py`` in the Airflow processes it starts (via PYTHONPATH), for every cell.
+
+Times, in each task runner, how long the listener's task hooks hold the main thread
+(``on_task_instance_*`` and ``before_stopping``: extraction, building, handing over, and the terminal
+wait), with ``perf_counter`` and no profiler. This is the part of the slot time that lineage adds
+directly, measured without the noise of process start-up and scheduling that the supervisor's
+slot duration carries. At the runner's ``os._exit`` a process that ran a hook writes
+``$OL_HOOK_TIMER_DIR/<pid>.json``. A lineage child forked inside a hook writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+
+_DIR = os.environ.get("OL_HOOK_TIMER_DIR")
+_HOOKS = frozenset(
+    {
+        "on_task_instance_running",
+        "on_task_instance_success",
+        "on_task_instance_failed",
+        "on_task_instance_skipped",
+        "before_stopping",
+    }
+)
+_state = {"in_hook": False, "writer": False}
+_seconds: dict[str, float] = {}
+
+
+def _patch() -> None:
+    import pluggy._hooks as hooks
+
+    real_call = hooks.HookCaller.__call__
+
+    def timed_call(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.name not in _HOOKS or threading.current_thread() is not threading.main_thread():
+            return real_call(self, *args, **kwargs)
+        began = time.perf_counter()
+        _state["in_hook"] = True
+        try:
+            return real_call(self, *args, **kwargs)
+        finally:
+            _state["in_hook"] = False
+            _seconds[self.name] = _seconds.get(self.name, 0.0) + time.perf_counter() - began
+
+    hooks.HookCaller.__call__ = timed_call
+    real_exit = os._exit
+
+    def exit_with_times(code: int) -> None:
+        try:
+            if _seconds and _state["writer"]:
+                with open(os.path.join(_DIR, f"{os.getpid()}.json"), "w") as out:
+                    json.dump(_seconds, out)
+        finally:
+            real_exit(code)
+
+    os._exit = exit_with_times
+
+
+def _after_fork() -> None:
+    # A task runner is forked by the supervisor; a lineage child is forked inside a hook.
+    _state["writer"] = not _state["in_hook"]
+    if _state["writer"]:
+        _seconds.clear()
+
+
+if _DIR:
+    _patch()
+    os.register_at_fork(after_in_child=_after_fork)
