@@ -23,14 +23,16 @@ stdin, loads the run's serialized DAG from the metadata database itself (cached 
 the scheduler resolves it), and builds, redacts and sends the event on a
 :class:`~.emission.background.BackgroundEmitter` of its own. None of that CPU is spent in the
 scheduler's interpreter. On end of input (the scheduler closed the pipe, or died) or SIGTERM it drains
-for at most ``execution_timeout`` less a margin and exits; SIGINT (a terminal's Ctrl-C reaching the
-whole process group) is left to the scheduler, which then closes the pipe.
+for at most ``execution_timeout`` less a margin and exits. It runs at a lower CPU priority than the
+scheduler (``HELPER_NICENESS``), so on a busy machine the loop goes first. SIGINT (a terminal's
+Ctrl-C reaching the whole process group) is left to the scheduler, which then closes the pipe.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
 import signal
 import sys
 import threading
@@ -50,6 +52,9 @@ log = logging.getLogger(__name__)
 PROCESS_TITLE = "openlineage-dag-run-emitter"
 # The helper's own drain ends this much before the parent's deadline, so it can say what it left.
 DRAIN_MARGIN = 0.5
+# When the machine's cores are all busy, the scheduler's loop goes first: lineage can wait (its
+# queue is bounded), the loop cannot.
+HELPER_NICENESS = 10
 
 
 def helper_argv() -> list[str]:
@@ -129,6 +134,10 @@ def main() -> None:
     """Entry point of the helper process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        os.nice(HELPER_NICENESS)
+    except OSError:  # not permitted here: the helper runs at the scheduler's priority
+        pass
     try:
         config = client_config.resolved_client_config()
     except client_config.ClientConfigError:
