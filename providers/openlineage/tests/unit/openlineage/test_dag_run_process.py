@@ -86,3 +86,25 @@ def _json(value: object) -> str:
     import json
 
     return json.dumps(value)
+
+
+def test_a_note_not_loaded_is_left_to_the_emitter_which_reads_it_with_the_versions(monkeypatch):
+    from airflow.models.dagrun import DagRun
+
+    from airflow.providers.openlineage import dag_run_lineage
+
+    orm_run = DagRun(dag_id="helper_dag", run_id="r9", run_type="manual")
+    # A relationship not loaded would be a query on the scheduler's loop: not read there.
+    assert "note" not in DagRunSnapshot.portable_values(orm_run)
+    assert "note" in DagRunSnapshot.portable_values(orm_run, defer_lazy=False)
+
+    with DAG("helper_dag", schedule=None) as dag:
+        EmptyOperator(task_id="only")
+    read_from_db = {"dag_versions": [], "deadlines": [], "note": "from the database"}
+    monkeypatch.setattr(dag_run_lineage, "fetch_dag_run_records", lambda dag_id, run_id: dict(read_from_db))
+    values = DagRunSnapshot.portable_values(_dag_run(dag, "r9", "running"))
+    deferred = dag_run_lineage.dag_run_event(RunState.START, DagRunSnapshot(**values, dag=dag))
+    assert deferred.run.facets["airflowDagRun"].dagRun["note"] == "from the database"
+    # A note read at the hook is the one sent.
+    at_hook = dag_run_lineage.dag_run_event(RunState.START, DagRunSnapshot(**values, dag=dag, note="at hook"))
+    assert at_hook.run.facets["airflowDagRun"].dagRun["note"] == "at hook"

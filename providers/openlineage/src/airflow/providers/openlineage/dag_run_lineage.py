@@ -17,10 +17,11 @@
 """
 DAG-run lineage in the long-lived processes: what the listener's DAG-run hooks hand their work to.
 
-The hook (on the scheduler's loop) only copies the DAG run into a
-:class:`~airflow.providers.openlineage.snapshots.DagRunSnapshot` and queues :func:`dag_run_event`
-on the process's background emitter; the emission policy, event building, redaction and the
-task-state read of a terminal event all run on the emitter's thread.
+The hook only copies the DAG run into a
+:class:`~airflow.providers.openlineage.snapshots.DagRunSnapshot` (in the scheduler: its plain values,
+for the DAG-run helper process, which loads the DAG itself) and queues :func:`dag_run_event`; the
+emission policy, event building, redaction and the task-state read of a terminal event all run on an
+emitter's thread, in the scheduler's case in the helper process.
 """
 
 from __future__ import annotations

@@ -19,10 +19,12 @@ The OpenLineage listener: decides *what* to emit on Airflow's state changes, and
 
 * Task hooks in the task runner go to :class:`~airflow.providers.openlineage.task_lineage.TaskLineage`
   (bounded extraction, fork or thread sending, one deadline per task attempt).
-* DAG-run hooks (scheduler) and task state changes made from outside the task (the API server's
-  "mark success/failed", the scheduler noticing an external change) build a small event and queue it
-  on the process's :class:`~airflow.providers.openlineage.emission.background.BackgroundEmitter`,
-  which never blocks and never forks.
+* DAG-run hooks in the scheduler copy the run's plain values and hand them to the DAG-run helper
+  process (:mod:`~airflow.providers.openlineage.dag_run_process`), which builds and sends outside
+  the scheduler's interpreter; elsewhere (and if the helper cannot start) DAG-run hooks and task
+  state changes made from outside the task (the API server's "mark success/failed") copy what they
+  need and queue it on the process's
+  :class:`~airflow.providers.openlineage.emission.background.BackgroundEmitter`. Neither blocks.
 
 Every hook is guarded: an internal error logs one WARNING line and Airflow carries on.
 """
