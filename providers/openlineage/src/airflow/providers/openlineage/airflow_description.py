@@ -340,6 +340,35 @@ def describe_deadlines(deadlines: Any) -> dict[str, Any] | None:
     return {"alerts": alerts} if alerts else None
 
 
+def _plain(obj: Any, fields: Iterable[str]) -> Any:
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**{name: safe_getattr(obj, name) for name in fields})
+
+
+def plain_deadlines(dag_run: Any) -> list[Any]:
+    """
+    The run's deadlines as plain values (picklable, detached from any session).
+
+    Read at the hook when the run's DAG has deadline alerts: a new run's deadlines may not be
+    committed yet, and Airflow prunes a successful run's in the hook's own transaction, so a later
+    read in another session can find none.
+    """
+    from types import SimpleNamespace
+
+    deadlines = []
+    for deadline in safe_getattr(dag_run, "deadlines") or []:
+        alert = safe_getattr(deadline, "deadline_alert")
+        deadlines.append(
+            SimpleNamespace(
+                deadline_time=safe_getattr(deadline, "deadline_time"),
+                missed=safe_getattr(deadline, "missed"),
+                deadline_alert=None if alert is None else _plain(alert, _DEADLINE_ALERT_FIELDS),
+            )
+        )
+    return deadlines
+
+
 def fetch_dag_run_records(dag_id: str, run_id: str) -> dict[str, Any]:
     """
     A DAG run's DAG versions, deadlines and note (and team, with ``multi_team``) as plain values, read
@@ -348,14 +377,10 @@ def fetch_dag_run_records(dag_id: str, run_id: str) -> dict[str, Any]:
     Called on the emitter thread (off the scheduler loop); the result feeds
     :meth:`DagRunSnapshot.with_values`.
     """
-    from types import SimpleNamespace
 
     from airflow.models.dagrun import DagRun
     from airflow.utils.session import create_session
     from sqlalchemy import select
-
-    def plain(obj: Any, fields: Iterable[str]) -> SimpleNamespace:
-        return SimpleNamespace(**{name: safe_getattr(obj, name) for name in fields})
 
     version_fields = ("id", "bundle_name", "bundle_version", "version_number", "version_data")
     records: dict[str, Any] = {}
@@ -367,17 +392,8 @@ def fetch_dag_run_records(dag_id: str, run_id: str) -> dict[str, Any]:
         dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
         if dag_run is None:
             return {**records, "dag_versions": [], "deadlines": []}
-        versions = [plain(v, version_fields) for v in safe_getattr(dag_run, "dag_versions") or []]
-        deadlines = []
-        for deadline in safe_getattr(dag_run, "deadlines") or []:
-            alert = safe_getattr(deadline, "deadline_alert")
-            deadlines.append(
-                SimpleNamespace(
-                    deadline_time=safe_getattr(deadline, "deadline_time"),
-                    missed=safe_getattr(deadline, "missed"),
-                    deadline_alert=None if alert is None else plain(alert, _DEADLINE_ALERT_FIELDS),
-                )
-            )
+        versions = [_plain(v, version_fields) for v in safe_getattr(dag_run, "dag_versions") or []]
+        deadlines = plain_deadlines(dag_run)
         note = safe_getattr(dag_run, "note")
         return {**records, "dag_versions": versions, "deadlines": deadlines, "note": note}
 

@@ -49,8 +49,9 @@ def dag_run_event(state: RunState, snapshot: DagRunSnapshot, msg: str | None = N
         return None
     try:
         records = fetch_dag_run_records(dag_id, safe_getattr(snapshot, "run_id"))
-        if hasattr(snapshot, "note"):
-            records.pop("note", None)  # read at the hook; the database only fills in what was not
+        for read_at_hook in ("note", "deadlines"):
+            if hasattr(snapshot, read_at_hook):
+                records.pop(read_at_hook, None)  # the database only fills in what the hook did not read
         snapshot = snapshot.with_values(**records)
     except Exception as err:  # noqa: BLE001 - versions and deadlines are left out, the event still goes
         log.debug(

@@ -43,6 +43,7 @@ from pluggy import HookimplMarker
 # Everything a hook needs is imported with the plugin: in the scheduler, or the worker that forks the
 # task runners, before the fork, so a task's first hook imports nothing.
 from airflow.providers.openlineage import client_config, conf
+from airflow.providers.openlineage.airflow_description import plain_deadlines
 from airflow.providers.openlineage.dag_run_lineage import dag_run_event
 from airflow.providers.openlineage.emission.background import BackgroundEmitter, get_background_emitter
 from airflow.providers.openlineage.emission.daemon_pool import DaemonThreadPool
@@ -52,6 +53,7 @@ from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 from airflow.providers.openlineage.redaction import redact_event
+from airflow.providers.openlineage.run_ids import safe_getattr
 from airflow.providers.openlineage.snapshots import DagRunSnapshot, TaskInstanceSnapshot
 from airflow.providers.openlineage.task_lineage import TaskLineage
 
@@ -247,7 +249,13 @@ class OpenLineageListener:
         """
         process = self._dag_run_helper()
         if process is not None:
-            process.submit((state, DagRunSnapshot.portable_values(dag_run), msg))
+            values = DagRunSnapshot.portable_values(dag_run)
+            if safe_getattr(safe_getattr(dag_run, "dag"), "deadline"):
+                # Read in the loop's own transaction, as the event describes them: a new run's
+                # deadlines may not be committed yet, and a successful run's are pruned in this same
+                # transaction. Only DAGs with deadline alerts pay this query on the loop.
+                values["deadlines"] = plain_deadlines(dag_run)
+            process.submit((state, values, msg))
             return
         emitter = self._background()
         if emitter is not None:
