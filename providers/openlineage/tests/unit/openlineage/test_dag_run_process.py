@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import io
+import pickle
 import types
 
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -108,3 +109,40 @@ def test_a_note_not_loaded_is_left_to_the_emitter_which_reads_it_with_the_versio
     # A note read at the hook is the one sent.
     at_hook = dag_run_lineage.dag_run_event(RunState.START, DagRunSnapshot(**values, dag=dag, note="at hook"))
     assert at_hook.run.facets["airflowDagRun"].dagRun["note"] == "at hook"
+
+
+class _CapturingHelper:
+    """Stands in for the helper process: keeps what the hook hands over, as the helper would get it."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+
+    def submit(self, message) -> bool:
+        self.messages.append(pickle.loads(pickle.dumps(message)))
+        return True
+
+
+def test_the_hook_reads_deadlines_in_the_loops_transaction_only_for_dags_with_deadline_alerts(monkeypatch):
+    from airflow.providers.openlineage.plugins.listener import OpenLineageListener
+
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", '{"type": "console"}')
+    listener = OpenLineageListener()
+    helper = _CapturingHelper()
+    monkeypatch.setattr(listener, "_dag_run_helper", lambda: helper)
+    with DAG("helper_dag", schedule=None) as dag:
+        EmptyOperator(task_id="only")
+    alert = types.SimpleNamespace(name="soon", description=None, reference={"reference_type": "X"})
+    deadline = types.SimpleNamespace(
+        deadline_time=datetime.datetime(2030, 1, 1, tzinfo=datetime.UTC), missed=False, deadline_alert=alert
+    )
+    with_alerts = _dag_run(dag, "r1", "success")
+    with_alerts.dag = types.SimpleNamespace(deadline=["alert-id"])  # as the SerializedDAG lists alerts
+    with_alerts.deadlines = [deadline]
+    without_alerts = _dag_run(dag, "r2", "success")
+    without_alerts.deadlines = [deadline]  # would be a query on the loop: not read for such DAGs
+    listener.on_dag_run_success(dag_run=with_alerts, msg="")
+    listener.on_dag_run_success(dag_run=without_alerts, msg="")
+    (_, first, _), (_, second, _) = helper.messages
+    (copied,) = first["deadlines"]
+    assert (copied.deadline_time.year, copied.missed, copied.deadline_alert.name) == (2030, False, "soon")
+    assert "deadlines" not in second
