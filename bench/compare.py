@@ -122,7 +122,10 @@ def _hook_totals(directory: Path) -> list[dict[str, float]]:
 def _hooks_per_task(run: dict, hook: str | None = None) -> float:
     """Median seconds the task hooks (or one of them) held a runner's main thread (0 where none ran)."""
     runners = run.get("hook_seconds") or [{}]
-    return statistics.median(r.get(hook, 0.0) if hook else sum(r.values()) for r in runners)
+    return statistics.median(
+        r.get(hook, 0.0) if hook else sum(v for k, v in r.items() if not k.startswith("phase:"))
+        for r in runners
+    )
 
 
 def _per_task(run: dict) -> tuple[float, float]:
@@ -242,12 +245,15 @@ def _print_hook_breakdown(runs: list[dict]) -> None:
     if not hooks:
         return
     print()
-    print("Main-thread ms per task runner by hook (median over tasks, then over rounds):")
-    names = " ".join(f"{h.replace('on_task_instance_', ''):>16}" for h in hooks)
+    print(
+        "Main-thread ms per task runner by hook, and phases of the runner (startup: fork to first hook;"
+        " execute: between the hooks; tail: last hook to exit), median over tasks, then over rounds:"
+    )
+    names = " ".join(f"{h.replace('on_task_instance_', '').replace('phase:', ''):>16}" for h in hooks)
     print(f"{'mode':7} {'provider':9} {names}")
-    for mode in ("fork", "thread"):
+    for mode in ("disabled", "fork", "thread"):
         for provider in PROVIDERS:
-            key = (provider, mode, "healthy")
+            key = (provider, mode, "-" if mode == "disabled" else "healthy")
             cell = [r for r in runs if (r["provider"], r["mode"], r["backend"]) == key]
             if not cell:
                 continue

@@ -132,6 +132,11 @@ def main() -> int:
     parser.add_argument("--modes", default="thread,fork")
     parser.add_argument("--providers", default="upstream,ours")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument(
+        "--save",
+        type=Path,
+        help="also write each side's merged profile to SAVE-<provider>-<mode>-<side>.prof",
+    )
     args = parser.parse_args()
     venvs = {"ours": args.ours, "upstream": args.upstream}
     for mode in args.modes.split(","):
@@ -145,6 +150,8 @@ def main() -> int:
                 shown = ", ".join(f"{k} {v:.1f}" for k, v in counts.items())
                 print(f"-- {side} (per task: {shown})")
                 print("\n".join(_top(cell[side], args.tasks, args.top)))
+                if args.save and cell[side] is not None:
+                    cell[side].dump_stats(f"{args.save}-{name}-{mode}-{side}.prof")
             if cell["imported"]:
                 print("-- modules imported during the hooks (tasks that imported each):")
                 print("\n".join(f"  {n:3d}  {name}" for name, n in sorted(cell["imported"].items())))

@@ -28,6 +28,8 @@ _HOOKS = frozenset(
 )
 _state = {"in_hook": False, "writer": False}
 _seconds: dict[str, float] = {}
+# Timeline of the runner (perf_counter): forked, first hook entered, last hook left.
+_marks: dict[str, float] = {}
 
 
 def _patch() -> None:
@@ -39,12 +41,19 @@ def _patch() -> None:
         if self.name not in _HOOKS or threading.current_thread() is not threading.main_thread():
             return real_call(self, *args, **kwargs)
         began = time.perf_counter()
+        _marks.setdefault("first_hook", began)
         _state["in_hook"] = True
         try:
             return real_call(self, *args, **kwargs)
         finally:
             _state["in_hook"] = False
-            _seconds[self.name] = _seconds.get(self.name, 0.0) + time.perf_counter() - began
+            ended = time.perf_counter()
+            _seconds[self.name] = _seconds.get(self.name, 0.0) + ended - began
+            _marks["last_hook_end"] = ended
+            if self.name == "on_task_instance_running":
+                _marks["running_end"] = ended
+            elif self.name.startswith("on_task_instance_") and "terminal_start" not in _marks:
+                _marks["terminal_start"] = began
 
     hooks.HookCaller.__call__ = timed_call
     real_exit = os._exit
@@ -53,11 +62,24 @@ def _patch() -> None:
         try:
             if _seconds and _state["writer"]:
                 with open(os.path.join(_DIR, f"{os.getpid()}.json"), "w") as out:
-                    json.dump(_seconds, out)
+                    json.dump({**_seconds, **_phases(time.perf_counter())}, out)
         finally:
             real_exit(code)
 
     os._exit = exit_with_times
+
+
+def _phases(exited: float) -> dict[str, float]:
+    """Where the runner's life went, outside and between the hooks ("phase:" keys, seconds)."""
+    m = _marks
+    phases = {}
+    if "forked" in m and "first_hook" in m:
+        phases["phase:startup"] = m["first_hook"] - m["forked"]
+    if "running_end" in m and "terminal_start" in m:
+        phases["phase:execute"] = m["terminal_start"] - m["running_end"]
+    if "last_hook_end" in m:
+        phases["phase:tail"] = exited - m["last_hook_end"]
+    return phases
 
 
 def _after_fork() -> None:
@@ -65,6 +87,8 @@ def _after_fork() -> None:
     _state["writer"] = not _state["in_hook"]
     if _state["writer"]:
         _seconds.clear()
+        _marks.clear()
+        _marks["forked"] = time.perf_counter()
 
 
 if _DIR:

@@ -240,6 +240,7 @@ class TaskRunIdentity:
     """
 
     def __init__(self, task_instance: Any, dag_run: Any) -> None:
+        self.dag_run = dag_run  # found once: a runtime TI reaches it through its template context
         self.namespace = conf.namespace()
         self.dag_id = task_instance.dag_id
         self.job_name = get_job_name(task_instance)
@@ -294,9 +295,9 @@ def build_task_event(
     """
     task = task_instance.task
     dag = safe_getattr(task, "dag")
-    dag_run = get_dag_run_from_ti(task_instance)
     if identity is None:
-        identity = TaskRunIdentity(task_instance, dag_run)
+        identity = TaskRunIdentity(task_instance, get_dag_run_from_ti(task_instance))
+    dag_run = identity.dag_run
 
     run_facets: dict[str, Any] = dict(extra_run_facets or {})
     run_facets.update(

@@ -167,6 +167,43 @@ def redact_event(event: Any, also_mask: frozenset[str] = frozenset()) -> Any:
     return event
 
 
+class DeferredRedaction:
+    """
+    An event built at a hook whose redaction is left to its sender, off the task's main thread.
+
+    The secrets to mask are fixed at the hook (``also_mask``); Airflow's masker is asked when the
+    sender finishes the event, so it knows at least what it knew at the hook. Calling it redacts once
+    and returns the event (what a sender does just before serialising, sending or spooling); it raises
+    what redaction raised, and the sender then drops the event. ``eventType``, ``job`` and ``run`` are
+    the event's, for log lines and run ordering (names and ids, never payload).
+    """
+
+    __slots__ = ("_also_mask", "_event", "_redacted")
+
+    def __init__(self, event: Any, also_mask: frozenset[str] = frozenset()) -> None:
+        self._event = event
+        self._also_mask = also_mask
+        self._redacted = False
+
+    def __call__(self) -> Any:
+        if not self._redacted:
+            redact_event(self._event, self._also_mask)
+            self._redacted = True
+        return self._event
+
+    @property
+    def eventType(self) -> Any:  # noqa: N802 - the event's own attribute name
+        return getattr(self._event, "eventType", None)
+
+    @property
+    def job(self) -> Any:
+        return getattr(self._event, "job", None)
+
+    @property
+    def run(self) -> Any:
+        return getattr(self._event, "run", None)
+
+
 # Shorter values are left alone, as Airflow's masker does (masking "1" everywhere would ruin events).
 MIN_SECRET_LENGTH = 5
 

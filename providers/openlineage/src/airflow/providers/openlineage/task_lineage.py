@@ -19,8 +19,9 @@ Task-event lineage in the task runner: what the listener's task hooks hand their
 
 One :class:`TaskLineage` per task-runner process. At START it chooses the sender (fork or thread) and
 fixes the attempt's deadline, then for every event runs extraction and event building in a bounded
-thread whose supervisor requests the main thread serves (``extractors.supervisor_broker``), redacts the
-event and hands it to the sender. The terminal event closes the sender. All of it is bounded by one
+thread whose supervisor requests the main thread serves (``extractors.supervisor_broker``) and hands the
+event to the sender, which redacts it off the main thread (:class:`~.redaction.DeferredRedaction`).
+The terminal event closes the sender. All of it is bounded by one
 :class:`~airflow.providers.openlineage.emission.deadline.AttemptDeadline` per task attempt.
 """
 
@@ -54,7 +55,7 @@ from airflow.providers.openlineage.events import (
 from airflow.providers.openlineage.extractors.base import OperatorLineage
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import state_reported_at
-from airflow.providers.openlineage.redaction import redact_event, sensitive_values
+from airflow.providers.openlineage.redaction import DeferredRedaction, redact_event, sensitive_values
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ class TaskLineage:
             for event in events:
                 self._emission.submit_extra(event)
 
-    def _build(self, event_name: str, task_instance: Any, error: Any = None) -> OpenLineageEvent | None:
+    def _build(self, event_name: str, task_instance: Any, error: Any = None) -> DeferredRedaction | None:
         """Runs in the bounded extraction thread: configuration, extraction, event, redaction."""
         if not self._config_ok:
             try:
@@ -235,7 +236,8 @@ class TaskLineage:
             include_full_task_info=self._policy.include_full_task_info,
             identity=self._identity_of(task_instance),
         )
-        return redact_event(event, self._secrets_of(task_instance))
+        # Redacted by the sender, off this thread, just before it is serialised.
+        return DeferredRedaction(event, self._secrets_of(task_instance))
 
     def _identity_of(self, task_instance: Any) -> TaskRunIdentity:
         """

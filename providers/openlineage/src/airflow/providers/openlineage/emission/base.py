@@ -21,7 +21,9 @@ Every sender (:class:`~.thread_sender.ThreadSender` for ``execute_in_thread = Tr
 long-lived processes' emitter, :class:`~.fork_sender.ForkSender` for task events by default) has the
 same lifecycle, and never talks to the Task SDK supervisor:
 
-* ``submit(event)`` hands over a finished, redacted event and returns at once; queues are bounded;
+* ``submit(event)`` hands over an event and returns at once; queues are bounded. The event is finished
+  (redacted) or a callable that finishes it (:func:`finished`), which the sender calls off the
+  caller's thread before serialising it;
 * ``flush(deadline)`` waits, at most until ``deadline``, for everything submitted to be handed to the
   transport;
 * ``close(deadline)`` flushes, then closes the client (a buffering transport such as ``async_http``
@@ -40,6 +42,15 @@ from typing import Protocol, TypeAlias
 from openlineage.client.event_v2 import DatasetEvent, JobEvent, RunEvent
 
 OpenLineageEvent: TypeAlias = RunEvent | DatasetEvent | JobEvent
+
+
+def finished(payload: object) -> object:
+    """
+    The event a submitted payload stands for: a deferred one (a callable, e.g.
+    :class:`~airflow.providers.openlineage.redaction.DeferredRedaction`) is finished here, by the
+    sender, just before it is serialised. Raises what finishing it raised.
+    """
+    return payload() if callable(payload) else payload
 
 
 class EmissionMode(enum.Enum):
@@ -83,4 +94,4 @@ class EventSender(Protocol):
     def pending(self) -> int: ...
 
 
-__all__ = ["Deadline", "EmissionMode", "EventSender", "OpenLineageEvent"]
+__all__ = ["Deadline", "EmissionMode", "EventSender", "OpenLineageEvent", "finished"]

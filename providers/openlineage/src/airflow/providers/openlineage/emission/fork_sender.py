@@ -70,7 +70,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow.providers.openlineage.emission import metrics
-from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
+from airflow.providers.openlineage.emission.base import Deadline, EmissionMode, finished
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.emission.delivery import close_client, describe_event, drop_one
 from airflow.providers.openlineage.emission.replay import TASK_REPLAY_BUDGET_SECONDS
@@ -240,6 +240,7 @@ def _child_main(
             nonlocal error, all_sent
             marker = _FAILED
             try:
+                event = finished(event)  # START's redaction is left to this child (see DeferredRedaction)
                 if client is None:
                     marker = _SPOOLED if spooling.keep(event, "no client could be built") else _FAILED
                 else:
@@ -515,8 +516,19 @@ class ForkSender:
         self._reap_finished()
         if self._waiting() >= self._max_queue_size:
             self._drop_one()
-        item = _Pending(event, essential)
         child = self._child
+        if child is not None and not self._queued and callable(event):
+            # It goes through the pipe: finished here, in the runner, as a child forked earlier holds
+            # an older copy of the masker. A child forked for it finishes it itself, off this thread.
+            try:
+                event = finished(event)
+            except Exception as err:  # noqa: BLE001 - an event that cannot be redacted is never sent
+                self.failed += 1
+                log.warning(
+                    "OpenLineage %s not sent, it could not be redacted: %s", describe_event(event), err
+                )
+                return False
+        item = _Pending(event, essential)
         if child is not None and not self._queued and child.feed(item):
             return True
         self._queued.append(item)

@@ -27,12 +27,13 @@ senders keep :attr:`Spooling.reserve` of it free for them.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow.providers.openlineage.emission import metrics
-from airflow.providers.openlineage.emission.base import Deadline, OpenLineageEvent
+from airflow.providers.openlineage.emission.base import Deadline, OpenLineageEvent, finished
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.emission.delivery import Client, send_event
 from airflow.providers.openlineage.emission.replay import (
@@ -42,6 +43,8 @@ from airflow.providers.openlineage.emission.replay import (
 )
 from airflow.providers.openlineage.emission.spool import Spool
 from airflow.providers.openlineage.emission.spooled_event import run_id_of
+
+log = logging.getLogger(__name__)
 
 # Time kept free at the end of a deadline for writing what is unsent. One write (serialise, fsync,
 # rename) measured 1.2-1.4 ms here (``bench/spool_bench.py``): this holds about 150 events, START and
@@ -93,6 +96,12 @@ class Spooling:
     def keep(self, event: OpenLineageEvent, reason: str) -> bool:
         """Spool one event; False when there is no spool or it could not be written."""
         if self.spool is None:
+            return False
+        try:
+            event = finished(event)
+        except Exception as err:  # noqa: BLE001 - an event that cannot be redacted is not written
+            log.warning("OpenLineage event not spooled, it could not be redacted: %s", type(err).__name__)
+            self.not_kept += 1
             return False
         if self.spool.write(event, reason):
             self.spooled += 1

@@ -32,6 +32,7 @@ Every hook is guarded: an internal error logs one WARNING line and Airflow carri
 from __future__ import annotations
 
 import functools
+import importlib
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -58,6 +59,28 @@ from airflow.providers.openlineage.snapshots import DagRunSnapshot, TaskInstance
 from airflow.providers.openlineage.task_lineage import TaskLineage
 
 log = logging.getLogger(__name__)
+
+# Imported on a task's path only at its first event; imported here they come with the plugin, before
+# the task runner is forked, instead of costing every task a few milliseconds.
+_TASK_PATH_MODULES = (
+    "netrc",  # requests reads ~/.netrc at its first request
+    "openlineage.client.uuid",
+    "airflow.sdk.definitions.asset.metadata",
+    "airflow.sdk.observability.stats",
+    "airflow.providers.openlineage.extractors.hook_lineage",
+)
+
+
+def _import_task_path() -> None:
+    for name in _TASK_PATH_MODULES:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # not in this Airflow version: the task path does without it
+            continue
+
+
+_import_task_path()
+
 # DAG-run events waiting for the scheduler's helper process; beyond this the oldest are dropped.
 DAG_RUN_QUEUE_SIZE = 1000
 hookimpl = HookimplMarker("airflow")
