@@ -110,13 +110,15 @@ def test_deadlines_carry_their_time_state_and_alert_and_are_left_out_when_absent
 def test_the_team_is_described_only_in_multi_team_deployments(monkeypatch):
     from types import SimpleNamespace
 
-    from airflow.providers.openlineage import version_compat
+    from airflow.providers.openlineage import conf, version_compat
     from airflow.providers.openlineage.airflow_description import describe_dag_run
 
     run = SimpleNamespace(dag_id="d", run_id="r", team_name="analytics")
     monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "False")
+    conf.clear_cache()
     assert "dag_team_name" not in describe_dag_run(run)
     monkeypatch.setenv("AIRFLOW__CORE__MULTI_TEAM", "True")
+    conf.clear_cache()  # read once per process, like every option
     expected = "analytics" if version_compat.AIRFLOW_V_3_3_PLUS else None  # read from Airflow 3.3 on
     assert describe_dag_run(run).get("dag_team_name") == expected
     if version_compat.AIRFLOW_V_3_3_PLUS:

@@ -31,6 +31,7 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from airflow.providers.openlineage import conf
 from airflow.providers.openlineage.redaction import redact_structure
 from airflow.providers.openlineage.run_ids import get_fully_qualified_class_name, safe_getattr
 
@@ -284,13 +285,7 @@ def describe_dag_run(dag_run: Any) -> dict[str, Any]:
 
 def multi_team_enabled() -> bool:
     """Whether runs belong to teams: ``[core] multi_team``, read from Airflow 3.3 on (as 2.20.3 does)."""
-    from airflow.providers.openlineage.version_compat import AIRFLOW_V_3_3_PLUS
-
-    if not AIRFLOW_V_3_3_PLUS:
-        return False
-    from airflow.configuration import conf
-
-    return conf.getboolean("core", "multi_team", fallback=False)
+    return conf.multi_team()
 
 
 def describe_dag_version(dag_versions: Any) -> dict[str, Any]:

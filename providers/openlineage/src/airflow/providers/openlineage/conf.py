@@ -309,3 +309,18 @@ def emission_policy() -> list[Any]:
         warn_bad_value("emission_policy", raw, "expected a JSON array of rules, ignoring it")
         return []
     return value
+
+
+@_memoise
+def multi_team() -> bool:
+    """Airflow's ``[core] multi_team``, read from Airflow 3.3 on (runs then belong to teams)."""
+    from airflow.providers.openlineage.version_compat import AIRFLOW_V_3_3_PLUS
+
+    if not AIRFLOW_V_3_3_PLUS:
+        return False
+    from airflow.configuration import conf as airflow_conf
+
+    try:
+        return airflow_conf.getboolean("core", "multi_team", fallback=False)
+    except Exception:  # noqa: BLE001 - an unreadable value: no teams, as Airflow's default
+        return False

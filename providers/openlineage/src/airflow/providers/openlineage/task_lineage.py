@@ -101,13 +101,15 @@ def make_sender(
 ) -> EventSender:
     """The task-event sender for ``mode``; with a spool, what cannot be delivered is kept on disk."""
     if mode is EmissionMode.THREAD:
-        return ThreadSender(
+        sender = ThreadSender(
             client_factory,
             name="openlineage-task-sender",
             max_queue_size=MAX_ATTEMPT_EVENTS,
             spooling=Spooling(spool),
             replay_on_close=True,
         )
+        sender.start()  # idle until START: handing START over then never waits for a thread to start
+        return sender
     return ForkSender(
         client_factory,
         close_timeout=close_timeout,

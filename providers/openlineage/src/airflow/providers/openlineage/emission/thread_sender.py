@@ -198,11 +198,21 @@ class ThreadSender:
         thread = self._thread
         return thread is not None and thread.is_alive() and self._pid == os.getpid()
 
+    def start(self) -> bool:
+        """
+        Start the thread now, before the first event, so that submitting never waits for it to start.
+
+        A thread started by ``submit`` goes straight to work holding the GIL, and the submitting thread,
+        woken by the start, waits for it up to the interpreter's switch interval (5 ms). Started ahead,
+        the idle thread is only notified.
+        """
+        return self._ensure_thread(idle=True)
+
     # -- worker side ---------------------------------------------------------------------------
 
-    def _ensure_thread(self) -> bool:
+    def _ensure_thread(self, idle: bool = False) -> bool:
         with self._cond:
-            if self.is_alive() or not self._queue:
+            if self.is_alive() or not (self._queue or idle):
                 return True
             self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
             try:

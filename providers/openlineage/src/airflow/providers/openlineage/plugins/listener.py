@@ -68,6 +68,7 @@ _TASK_PATH_MODULES = (
     "airflow.sdk.definitions.asset.metadata",
     "airflow.sdk.observability.stats",
     "airflow.providers.openlineage.extractors.hook_lineage",
+    "airflow.providers.openlineage.version_compat",
 )
 
 
