@@ -34,7 +34,8 @@ class Deferred:
 def test_the_thread_sender_finishes_deferred_events_on_its_own_thread(tmp_path):
     out = tmp_path / "events"
     sender = ThreadSender(lambda: FileClient(out), name="sender-under-test")
-    assert sender.start() and sender.is_alive()  # started idle, before any event
+    assert sender.start()
+    assert sender.is_alive()
     start, complete = Deferred("START"), Deferred("COMPLETE")
     sender.submit(start)
     sender.submit(complete)
@@ -54,9 +55,11 @@ def test_a_fork_child_finishes_what_it_was_forked_with_the_runner_what_goes_thro
     sender.submit(complete)  # the child is running: pickled for its pipe, so finished here first
     assert sender.close(FixedDeadline(30))
     names = [r["name"] for r in _lines(out)]
-    assert names[0].startswith("START@") and not names[0].startswith(f"START@{os.getpid()}/")
+    assert names[0].startswith("START@")
+    assert not names[0].startswith(f"START@{os.getpid()}/")
     assert names[1] == f"COMPLETE@{os.getpid()}/{threading.current_thread().name}"
-    assert start.calls == 0 and complete.calls == 1  # START was finished in the child's copy
+    assert start.calls == 0
+    assert complete.calls == 1
     assert sender.sent == 2
 
 
@@ -90,10 +93,13 @@ def test_deferred_redaction_masks_once_and_names_the_event_before_it():
         producer="test",
     )
     deferred = DeferredRedaction(event, frozenset({"conf-secret-value"}))
-    assert deferred.eventType is RunState.START and deferred.job.name == "dag.task"
+    assert deferred.eventType is RunState.START
+    assert deferred.job.name == "dag.task"
     assert deferred.run.runId == event.run.runId
     assert SECRET in Serde.to_json(event)  # nothing happens at the hook
     finished = deferred()
-    assert finished is event and deferred() is event
+    assert finished is event
+    assert deferred() is event
     text = json.dumps(json.loads(Serde.to_json(finished)))
-    assert SECRET not in text and MASK in text
+    assert SECRET not in text
+    assert MASK in text
