@@ -33,9 +33,11 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
+import time
 from typing import Any
 
 from openlineage.client.event_v2 import RunEvent, RunState
@@ -55,6 +57,10 @@ DRAIN_MARGIN = 0.5
 # When the machine's cores are all busy, the scheduler's loop goes first: lineage can wait (its
 # queue is bounded), the loop cannot.
 HELPER_NICENESS = 10
+# A message is held until no other came for QUIET_SECONDS, at most MAX_DELAY_SECONDS (see ``serve``).
+QUIET_SECONDS = 0.15
+MAX_DELAY_SECONDS = 1.0
+_END = object()
 
 
 def helper_argv() -> list[str]:
@@ -111,22 +117,69 @@ def _on_sigterm(signum: int, frame: Any) -> None:
     raise _Stop
 
 
-def serve(stream: Any, emitter: BackgroundEmitter, loader: DagLoader) -> int:
-    """Queue one event build per message until end of input; returns how many were read."""
-    read = 0
+def _read_into(stream: Any, inbox: queue.SimpleQueue) -> None:
+    """Reader thread: every message of ``stream`` into ``inbox``, then ``_END`` (end of input or error)."""
     try:
         while True:
-            try:
-                state, values, msg = read_message(stream)
-            except EOFError:
-                break
-            read += 1
+            inbox.put(read_message(stream))
+    except EOFError:
+        pass
+    except Exception as err:  # noqa: BLE001 - a broken pipe ends input like a closed one
+        log.warning("OpenLineage DAG-run event helper: input ended: %s: %s", type(err).__name__, err)
+    finally:
+        inbox.put(_END)
+
+
+def serve(
+    stream: Any,
+    emitter: BackgroundEmitter,
+    loader: DagLoader,
+    *,
+    quiet: float = QUIET_SECONDS,
+    max_delay: float = MAX_DELAY_SECONDS,
+) -> int:
+    """
+    Queue one event build per message until end of input; returns how many were read.
+
+    The scheduler sends a run's message from inside a scheduling loop, in the middle of its
+    transaction. Building reads the metadata database (the run's task instances, its DAG), so
+    messages are held until no new one came for ``quiet`` seconds (the loop has moved on) or the
+    oldest waited ``max_delay``: the reads then fall between the scheduler's loops instead of
+    competing with them (SQLite blocks a writer while anyone reads).
+    """
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    threading.Thread(
+        target=_read_into, args=(stream, inbox), name="openlineage-helper-reader", daemon=True
+    ).start()
+    read = 0
+    held: list[tuple[Any, ...]] = []
+    oldest = 0.0
+
+    def dispatch() -> None:
+        for state, values, msg in held:
             snapshot = DagRunSnapshot(**values)
             emitter.submit_build(
                 snapshot.route_key, functools.partial(build_event, state, snapshot, msg, loader)
             )
+        held.clear()
+
+    try:
+        while True:
+            wait = None if not held else max(0.0, min(quiet, oldest + max_delay - time.monotonic()))
+            try:
+                message = inbox.get(timeout=wait)
+            except queue.Empty:
+                dispatch()
+                continue
+            if message is _END:
+                break
+            read += 1
+            if not held:
+                oldest = time.monotonic()
+            held.append(message)
     except _Stop:
         log.info("OpenLineage DAG-run event helper: SIGTERM, draining")
+    dispatch()
     return read
 
 

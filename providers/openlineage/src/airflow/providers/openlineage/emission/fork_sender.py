@@ -57,6 +57,7 @@ from __future__ import annotations
 
 import collections
 import ctypes
+import gc
 import logging
 import os
 import pickle
@@ -223,6 +224,9 @@ def _child_main(
 ) -> None:
     code = 2
     try:
+        # Everything inherited is the runner's copy-on-write memory: a collection walking it would copy
+        # the whole heap into this short-lived child. Only what the child allocates is collected.
+        gc.freeze()
         _isolate_child((status_fd, feed_fd), parent_pid)
         _set_title()
         # Logging handlers point at closed descriptors now; keep the client quiet.
