@@ -13,7 +13,7 @@ from openlineage.client.event_v2 import RunState
 from receiver import Receiver
 
 from airflow.providers.openlineage import client_config
-from airflow.providers.openlineage.dag_run_process import serve
+from airflow.providers.openlineage.dag_run_process import DagLoader, serve
 from airflow.providers.openlineage.emission.background import BackgroundEmitter
 from airflow.providers.openlineage.emission.emitter_process import encode_message
 from airflow.providers.openlineage.snapshots import DagRunSnapshot
@@ -26,7 +26,7 @@ class _Loader:
         self.dag = dag
         self.asked: list[str] = []
 
-    def dag_of(self, snapshot: DagRunSnapshot) -> DAG:
+    def dag_of(self, snapshot: DagRunSnapshot, state: RunState | None = None) -> DAG:
         self.asked.append(snapshot.created_dag_version_id)
         return self.dag
 
@@ -102,7 +102,11 @@ def test_a_note_not_loaded_is_left_to_the_emitter_which_reads_it_with_the_versio
     with DAG("helper_dag", schedule=None) as dag:
         EmptyOperator(task_id="only")
     read_from_db = {"dag_versions": [], "deadlines": [], "note": "from the database"}
-    monkeypatch.setattr(dag_run_lineage, "fetch_dag_run_records", lambda dag_id, run_id: dict(read_from_db))
+    monkeypatch.setattr(
+        dag_run_lineage,
+        "fetch_dag_run_records",
+        lambda dag_id, run_id, skip=(): {k: v for k, v in read_from_db.items() if k not in skip},
+    )
     values = DagRunSnapshot.portable_values(_dag_run(dag, "r9", "running"))
     deferred = dag_run_lineage.dag_run_event(RunState.START, DagRunSnapshot(**values, dag=dag))
     assert deferred.run.facets["airflowDagRun"].dagRun["note"] == "from the database"
@@ -146,3 +150,39 @@ def test_the_hook_reads_deadlines_in_the_loops_transaction_only_for_dags_with_de
     (copied,) = first["deadlines"]
     assert (copied.deadline_time.year, copied.missed, copied.deadline_alert.name) == (2030, False, "soon")
     assert "deadlines" not in second
+
+
+class _Bag:
+    """DBDagBag's lookup by version id, without a database."""
+
+    def get_dag(self, version_id: str, session: object) -> str:
+        return f"dag@{version_id}"
+
+
+def test_loader_takes_the_creation_version_at_start_and_the_latest_later_read_once_per_burst(monkeypatch):
+    from airflow.models.dag_version import DagVersion
+
+    now = [100.0]
+    latest = {"id": "v2"}
+    asked: list[str] = []
+
+    def get_latest_version(dag_id: str, session: object = None) -> types.SimpleNamespace:
+        asked.append(dag_id)
+        return types.SimpleNamespace(id=latest["id"])
+
+    monkeypatch.setattr(DagVersion, "get_latest_version", staticmethod(get_latest_version))
+    loader = DagLoader(clock=lambda: now[0])
+    loader._bag = _Bag()
+    run = DagRunSnapshot(dag_id="d", run_id="r", bundle_version=None, created_dag_version_id="v1")
+    assert loader.dag_of(run, RunState.START) == "dag@v1"
+    assert asked == []
+    assert loader.dag_of(run, RunState.COMPLETE) == "dag@v2"
+    latest["id"] = "v3"
+    assert loader.dag_of(run, RunState.COMPLETE) == "dag@v2"  # within LATEST_FOR: not asked again
+    assert asked == ["d"]
+    now[0] += DagLoader.LATEST_FOR
+    assert loader.dag_of(run, RunState.FAIL) == "dag@v3"
+    assert asked == ["d", "d"]
+    pinned = DagRunSnapshot(dag_id="d", run_id="r", bundle_version="abc", created_dag_version_id="v1")
+    assert loader.dag_of(pinned, RunState.COMPLETE) == "dag@v1"  # a versioned bundle keeps its version
+    assert asked == ["d", "d"]

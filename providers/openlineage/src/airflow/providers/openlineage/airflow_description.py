@@ -28,7 +28,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
+from types import SimpleNamespace
 from typing import Any
 
 from airflow.providers.openlineage import conf
@@ -336,8 +337,6 @@ def describe_deadlines(deadlines: Any) -> dict[str, Any] | None:
 
 
 def _plain(obj: Any, fields: Iterable[str]) -> Any:
-    from types import SimpleNamespace
-
     return SimpleNamespace(**{name: safe_getattr(obj, name) for name in fields})
 
 
@@ -349,8 +348,6 @@ def plain_deadlines(dag_run: Any) -> list[Any]:
     committed yet, and Airflow prunes a successful run's in the hook's own transaction, so a later
     read in another session can find none.
     """
-    from types import SimpleNamespace
-
     deadlines = []
     for deadline in safe_getattr(dag_run, "deadlines") or []:
         alert = safe_getattr(deadline, "deadline_alert")
@@ -364,33 +361,76 @@ def plain_deadlines(dag_run: Any) -> list[Any]:
     return deadlines
 
 
-def fetch_dag_run_records(dag_id: str, run_id: str) -> dict[str, Any]:
+def fetch_dag_run_records(dag_id: str, run_id: str, *, skip: Collection[str] = frozenset()) -> dict[str, Any]:
     """
     A DAG run's DAG versions, deadlines and note (and team, with ``multi_team``) as plain values, read
-    in one session of its own.
+    in one session of its own; what ``skip`` names (the hook read it already) is not read.
 
     Called on the emitter thread (off the scheduler loop); the result feeds
-    :meth:`DagRunSnapshot.with_values`.
+    :meth:`DagRunSnapshot.with_values`. Each part is one narrow query: the DAG versions come from
+    the run's task instances' version ids (as ``DagRun.dag_versions`` has them) without loading the
+    task instances themselves, so a wide DAG costs no more than a narrow one.
     """
 
-    from airflow.models.dagrun import DagRun
+    from airflow.models.dagrun import DagRun, DagRunNote
     from airflow.utils.session import create_session
     from sqlalchemy import select
 
-    version_fields = ("id", "bundle_name", "bundle_version", "version_number", "version_data")
     records: dict[str, Any] = {}
     with create_session() as session:
         if multi_team_enabled():
             from airflow.models.dag import DagModel
 
             records["team_name"] = DagModel.get_team_name(dag_id, session=session)
-        dag_run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
-        if dag_run is None:
+        row = session.execute(
+            select(DagRun.id, DagRun.bundle_version, DagRun.created_dag_version_id, DagRunNote.content)
+            .outerjoin(DagRunNote, DagRunNote.dag_run_id == DagRun.id)
+            .where(DagRun.dag_id == dag_id, DagRun.run_id == run_id)
+        ).first()
+        if row is None:
             return {**records, "dag_versions": [], "deadlines": []}
-        versions = [_plain(v, version_fields) for v in safe_getattr(dag_run, "dag_versions") or []]
-        deadlines = plain_deadlines(dag_run)
-        note = safe_getattr(dag_run, "note")
-        return {**records, "dag_versions": versions, "deadlines": deadlines, "note": note}
+        run_pk, bundle_version, created_version_id, note = row
+        records["dag_versions"] = _dag_versions(session, dag_id, run_id, bundle_version, created_version_id)
+        if "deadlines" not in skip:
+            records["deadlines"] = _deadlines(session, run_pk)
+        if "note" not in skip:
+            records["note"] = note
+    return records
+
+
+_DAG_VERSION_FIELDS = ("id", "bundle_name", "bundle_version", "version_number", "version_data")
+
+
+def _dag_versions(
+    session: Any, dag_id: str, run_id: str, bundle_version: str | None, created_version_id: Any
+) -> list[Any]:
+    """The run's DAG versions, oldest first: its creation version in a versioned bundle, else its tasks'."""
+    from airflow.models.dag_version import DagVersion
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.models.taskinstancehistory import TaskInstanceHistory
+    from sqlalchemy import select, union
+
+    if bundle_version:
+        if created_version_id is None:
+            return []
+        wanted: Any = [created_version_id]
+    else:
+        wanted = union(
+            *(
+                select(model.dag_version_id).where(model.dag_id == dag_id, model.run_id == run_id)
+                for model in (TaskInstance, TaskInstanceHistory)
+            )
+        ).scalar_subquery()
+    versions = session.scalars(select(DagVersion).where(DagVersion.id.in_(wanted)).order_by(DagVersion.id))
+    return [_plain(version, _DAG_VERSION_FIELDS) for version in versions]
+
+
+def _deadlines(session: Any, run_pk: int) -> list[Any]:
+    from airflow.models.deadline import Deadline
+    from sqlalchemy import select
+
+    deadlines = session.scalars(select(Deadline).where(Deadline.dagrun_id == run_pk))
+    return plain_deadlines(SimpleNamespace(deadlines=list(deadlines)))
 
 
 def describe_task_instance(task_instance: Any) -> dict[str, Any]:

@@ -48,10 +48,7 @@ def dag_run_event(state: RunState, snapshot: DagRunSnapshot, msg: str | None = N
         log.info("OpenLineage events of DAG `%s` are turned off by the emission policy", dag_id)
         return None
     try:
-        records = fetch_dag_run_records(dag_id, safe_getattr(snapshot, "run_id"))
-        for read_at_hook in ("note", "deadlines"):
-            if hasattr(snapshot, read_at_hook):
-                records.pop(read_at_hook, None)  # the database only fills in what the hook did not read
+        records = fetch_dag_run_records(dag_id, safe_getattr(snapshot, "run_id"), skip=_known(snapshot))
         snapshot = snapshot.with_values(**records)
     except Exception as err:  # noqa: BLE001 - versions and deadlines are left out, the event still goes
         log.debug(
@@ -74,6 +71,15 @@ def dag_run_event(state: RunState, snapshot: DagRunSnapshot, msg: str | None = N
             event, dag_id=dag_id, run_id=safe_getattr(snapshot, "run_id"), dag_run_state=snapshot.state_value
         )
     return event
+
+
+def _known(snapshot: DagRunSnapshot) -> set[str]:
+    """What the database need not be asked for: what the hook read, and deadlines of a DAG without alerts."""
+    known = {name for name in ("note", "deadlines") if hasattr(snapshot, name)}
+    dag = safe_getattr(snapshot, "dag")
+    if dag is not None and not safe_getattr(dag, "deadline"):
+        known.add("deadlines")  # the hook reads a run's deadlines whenever its DAG has alerts
+    return known
 
 
 __all__ = ["dag_run_event"]

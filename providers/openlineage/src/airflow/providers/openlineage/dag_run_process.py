@@ -38,6 +38,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from openlineage.client.event_v2 import RunEvent, RunState
@@ -69,28 +70,52 @@ def helper_argv() -> list[str]:
 
 
 class DagLoader:
-    """The run's serialized DAG, as the scheduler resolves it; each DAG version is deserialised once."""
+    """
+    The run's serialized DAG, as the scheduler resolves it; each DAG version is deserialised once.
 
-    def __init__(self) -> None:
+    In a versioned bundle a run keeps the version it was created with. Otherwise the scheduler
+    uses the DAG's latest version: a new run's START event takes the version the run was just
+    created with, and later events ask for the latest one, remembered for ``LATEST_FOR`` seconds
+    (a DAG's new version comes from a parse of its file, every ``min_file_process_interval``, 30 s
+    by default), so a burst of events of one DAG asks the database once.
+    """
+
+    LATEST_FOR = 2.0
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._lock = threading.Lock()
         self._bag: Any = None
+        self._clock = clock
+        self._latest: dict[str, tuple[float, Any]] = {}
 
-    def dag_of(self, snapshot: DagRunSnapshot) -> Any:
-        from airflow.models.dag_version import DagVersion
-        from airflow.models.dagbag import DBDagBag
+    def dag_of(self, snapshot: DagRunSnapshot, state: RunState | None = None) -> Any:
         from airflow.utils.session import create_session
 
         with self._lock, create_session() as session:
             if self._bag is None:
+                from airflow.models.dagbag import DBDagBag
+
                 self._bag = DBDagBag()
             version_id = getattr(snapshot, "created_dag_version_id", None)
-            if not getattr(snapshot, "bundle_version", None) or version_id is None:
-                latest = DagVersion.get_latest_version(snapshot.dag_id, session=session)
-                version_id = latest.id if latest is not None else version_id
+            if not getattr(snapshot, "bundle_version", None) and (
+                state != RunState.START or version_id is None
+            ):
+                version_id = self._latest_version_id(snapshot.dag_id, session) or version_id
             if version_id is None:
                 return None
             get_dag = getattr(self._bag, "get_dag", None) or self._bag._get_dag  # 3.1 has only _get_dag
             return get_dag(version_id=version_id, session=session)
+
+    def _latest_version_id(self, dag_id: str, session: Any) -> Any:
+        now = self._clock()
+        read_at, version_id = self._latest.get(dag_id, (None, None))
+        if read_at is None or now - read_at >= self.LATEST_FOR:
+            from airflow.models.dag_version import DagVersion
+
+            latest = DagVersion.get_latest_version(dag_id, session=session)
+            version_id = latest.id if latest is not None else None
+            self._latest[dag_id] = (now, version_id)
+        return version_id
 
 
 def build_event(
@@ -98,7 +123,7 @@ def build_event(
 ) -> RunEvent | None:
     """On the helper's emitter thread: the DAG run's event, its DAG read from the database."""
     try:
-        dag = loader.dag_of(snapshot)
+        dag = loader.dag_of(snapshot, state)
     except Exception as err:  # noqa: BLE001 - the event still goes, without the DAG's facets
         log.warning(
             "OpenLineage could not load the DAG of %s: %s: %s", snapshot.route_key, type(err).__name__, err
