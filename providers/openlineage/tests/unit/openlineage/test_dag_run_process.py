@@ -186,3 +186,25 @@ def test_loader_takes_the_creation_version_at_start_and_the_latest_later_read_on
     pinned = DagRunSnapshot(dag_id="d", run_id="r", bundle_version="abc", created_dag_version_id="v1")
     assert loader.dag_of(pinned, RunState.COMPLETE) == "dag@v1"  # a versioned bundle keeps its version
     assert asked == ["d", "d"]
+
+
+class Job:
+    """Named like Airflow's Job: ``on_starting`` gets it before its runner sets ``job_type``."""
+
+    job_type = None
+
+
+def test_the_scheduler_starts_its_helper_at_on_starting_once_and_other_jobs_do_not(monkeypatch):
+    from airflow.providers.openlineage.plugins.listener import OpenLineageListener
+
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", '{"type": "console"}')
+    for argv, expected in ((["airflow", "scheduler"], 1), (["airflow", "triggerer"], 0)):
+        monkeypatch.setattr("sys.argv", argv)
+        listener = OpenLineageListener()
+        starts: list[int] = []
+        monkeypatch.setattr(listener, "_start_dag_run_process", lambda starts=starts: starts.append(1))
+        listener.on_starting(component=Job())
+        assert len(starts) == expected, argv
+        listener._job.job_type = "SchedulerJob" if expected else "TriggererJob"
+        listener._dag_run_helper()  # the first DAG-run event: never a second start
+        assert len(starts) == expected, argv

@@ -34,6 +34,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import sys
 from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
@@ -219,6 +220,11 @@ class OpenLineageListener:
         if type(component).__name__ == "Job" and conf.spool_dir():
             # A long-lived process (scheduler, triggerer, DAG processor): its emitter replays the spool.
             self._background()
+        if type(component).__name__ == "Job" and _launched_as_scheduler() and not self._dag_run_process_tried:
+            # The helper's interpreter start-up (~2 s of CPU) then overlaps the scheduler's own rather
+            # than its first loops, and the first DAG run's START is not held up behind it.
+            self._dag_run_process_tried = True
+            self._start_dag_run_process()
 
     @hookimpl
     @_guarded
@@ -240,7 +246,8 @@ class OpenLineageListener:
 
     def _dag_run_helper(self) -> EmitterProcess | None:
         """
-        The scheduler's DAG-run event helper, started at the first DAG-run event.
+        The scheduler's DAG-run event helper: started with the scheduler (``on_starting``), or at the
+        first DAG-run event where the command line did not tell.
 
         Only in the scheduler (a long-lived loop); elsewhere, or when it cannot start, None: events
         are then built on the process's emitter thread.
@@ -302,6 +309,11 @@ def _manual_event(state: RunState, snapshot: TaskInstanceSnapshot, error: Any) -
 def _is_scheduler(job: Any) -> bool:
     """True for the scheduler's Job (its loop is what DAG-run hooks must not slow down)."""
     return job is not None and str(getattr(job, "job_type", "")) == "SchedulerJob"
+
+
+def _launched_as_scheduler() -> bool:
+    """``airflow scheduler``: known from the command line at ``on_starting``, before the Job has its type."""
+    return len(sys.argv) > 1 and sys.argv[1] == "scheduler"
 
 
 def _is_sensor_reschedule(task_instance: Any) -> bool:
