@@ -76,6 +76,10 @@ def session_factory(tmp_path, monkeypatch) -> Iterator[Any]:
     engine.dispose()
 
 
+def _insert(session: Session, model: Any, **values: Any) -> None:
+    session.execute(insert(model.__table__).values(_row(model.__table__, **values)))
+
+
 def _seed(session: Session, *, bundle_version: str | None, note: str | None) -> None:
     from airflow.models.dag import DagModel
     from airflow.models.dag_version import DagVersion
@@ -83,69 +87,40 @@ def _seed(session: Session, *, bundle_version: str | None, note: str | None) -> 
     from airflow.models.taskinstance import TaskInstance
     from airflow.models.taskinstancehistory import TaskInstanceHistory
 
-    session.execute(insert(DagModel.__table__).values(_row(DagModel.__table__, dag_id="d")))
+    _insert(session, DagModel, dag_id="d")
     versions = [uuid.UUID(int=n) for n in (3, 1, 2)]  # ids sort as 1 < 2 < 3, inserted out of order
     for number, version_id in enumerate(versions, start=1):
-        session.execute(
-            insert(DagVersion.__table__).values(
-                _row(
-                    DagVersion.__table__,
-                    id=version_id,
-                    dag_id="d",
-                    version_number=number,
-                    bundle_name="dags-folder",
-                    bundle_version=bundle_version,
-                )
-            )
+        _insert(
+            session,
+            DagVersion,
+            id=version_id,
+            dag_id="d",
+            version_number=number,
+            bundle_name="dags-folder",
+            bundle_version=bundle_version,
         )
-    session.execute(
-        insert(DagRun.__table__).values(
-            _row(
-                DagRun.__table__,
-                id=7,
-                dag_id="d",
-                run_id="r",
-                logical_date=NOW,
-                data_interval_start=NOW,
-                data_interval_end=NOW,
-                bundle_version=bundle_version,
-                created_dag_version_id=versions[0],
-            )
-        )
+    _insert(
+        session,
+        DagRun,
+        id=7,
+        dag_id="d",
+        run_id="r",
+        logical_date=NOW,
+        data_interval_start=NOW,
+        data_interval_end=NOW,
+        bundle_version=bundle_version,
+        created_dag_version_id=versions[0],
     )
-    # Task instances on two of the versions, an earlier try on the third; another run's on none of ours.
+    # Task instances on two of the versions, an earlier try of one of them on the third.
     for task_id, version_id in (("a", versions[1]), ("b", versions[1]), ("c", versions[0])):
-        session.execute(
-            insert(TaskInstance.__table__).values(
-                _row(
-                    TaskInstance.__table__,
-                    id=uuid.uuid4(),
-                    dag_id="d",
-                    run_id="r",
-                    task_id=task_id,
-                    map_index=-1,
-                    dag_version_id=version_id,
-                )
-            )
-        )
-    session.execute(
-        insert(TaskInstanceHistory.__table__).values(
-            _row(
-                TaskInstanceHistory.__table__,
-                task_instance_id=uuid.uuid4(),
-                dag_id="d",
-                run_id="r",
-                task_id="a",
-                map_index=-1,
-                try_number=1,
-                dag_version_id=versions[2],
-            )
-        )
+        run_task = {"dag_id": "d", "run_id": "r", "task_id": task_id, "map_index": -1}
+        _insert(session, TaskInstance, id=uuid.uuid4(), dag_version_id=version_id, **run_task)
+    earlier_try = {"dag_id": "d", "run_id": "r", "task_id": "a", "map_index": -1, "try_number": 1}
+    _insert(
+        session, TaskInstanceHistory, task_instance_id=uuid.uuid4(), dag_version_id=versions[2], **earlier_try
     )
     if note is not None:
-        session.execute(
-            insert(DagRunNote.__table__).values(_row(DagRunNote.__table__, dag_run_id=7, content=note))
-        )
+        _insert(session, DagRunNote, dag_run_id=7, content=note)
 
 
 def _version_ids(versions: list[Any]) -> list[str]:

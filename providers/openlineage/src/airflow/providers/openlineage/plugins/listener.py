@@ -220,11 +220,10 @@ class OpenLineageListener:
         if type(component).__name__ == "Job" and conf.spool_dir():
             # A long-lived process (scheduler, triggerer, DAG processor): its emitter replays the spool.
             self._background()
-        if type(component).__name__ == "Job" and _launched_as_scheduler() and not self._dag_run_process_tried:
+        if type(component).__name__ == "Job" and _launched_as_scheduler():
             # The helper's interpreter start-up (~2 s of CPU) then overlaps the scheduler's own rather
-            # than its first loops, and the first DAG run's START is not held up behind it.
-            self._dag_run_process_tried = True
-            self._start_dag_run_process()
+            # than its first loops.
+            self._dag_run_helper()
 
     @hookimpl
     @_guarded
@@ -252,7 +251,7 @@ class OpenLineageListener:
         Only in the scheduler (a long-lived loop); elsewhere, or when it cannot start, None: events
         are then built on the process's emitter thread.
         """
-        if not self._dag_run_process_tried and _is_scheduler(self._job):
+        if not self._dag_run_process_tried and (_is_scheduler(self._job) or _launched_as_scheduler()):
             self._dag_run_process_tried = True
             self._start_dag_run_process()
         return self._dag_run_process
