@@ -43,7 +43,7 @@ def run_case(mode: str, backend: str) -> tuple[int, int, list[float]]:
         env = {
             "AIRFLOW__WORKERS__MIN_HEARTBEAT_INTERVAL": "5",
             "AIRFLOW__CORE__PARALLELISM": "4",
-            "PYTHONPATH": str(Path(__file__).resolve().parent / "exit_wait"),
+            "PYTHONPATH": str(Path(__file__).resolve().parent / "hook_timer"),
             "OL_EXIT_WAIT_DIR": out,
         }
         receiver = Receiver(backend if backend != "-" else "healthy", max_hang=30)

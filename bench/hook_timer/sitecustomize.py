@@ -94,3 +94,8 @@ def _after_fork() -> None:
 if _DIR:
     _patch()
     os.register_at_fork(after_in_child=_after_fork)
+
+if os.environ.get("OL_EXIT_WAIT_DIR"):
+    import supervisor_exit_probe
+
+    supervisor_exit_probe.install()

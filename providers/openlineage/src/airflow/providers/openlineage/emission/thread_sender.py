@@ -46,6 +46,7 @@ from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
 from airflow.providers.openlineage.emission.delivery import close_client, describe_event, drop_one
 from airflow.providers.openlineage.emission.spooling import SENT, Spooling
+from airflow.providers.openlineage.emission.switch_interval import short_switch_interval
 
 log = logging.getLogger(__name__)
 
@@ -263,7 +264,8 @@ class ThreadSender:
                 if item.payload is _CLOSE:
                     self._close_client()
                     return
-                self._send(item.payload)
+                with short_switch_interval():
+                    self._send(item.payload)
             finally:
                 self._done()
 
