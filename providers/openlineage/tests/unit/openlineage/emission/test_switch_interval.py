@@ -16,7 +16,11 @@ from airflow.providers.openlineage.emission.thread_sender import ThreadSender
 
 
 @pytest.fixture(autouse=True)
-def default_interval():
+def default_interval(monkeypatch):
+    # Senders other tests left blocked on a hung transport still hold the module's count: start clean.
+    monkeypatch.setattr(switch_interval, "_holders", 0)
+    monkeypatch.setattr(switch_interval, "_restore", None)
+    monkeypatch.setattr(switch_interval, "_lock", threading.Lock())
     before = sys.getswitchinterval()
     sys.setswitchinterval(0.005)
     yield

@@ -55,7 +55,7 @@ def short_switch_interval() -> Iterator[None]:
         yield
     finally:
         with _lock:
-            _holders -= 1
+            _holders = max(0, _holders - 1)
             if _holders == 0 and _restore is not None:
                 before, ours = _restore
                 _restore = None
