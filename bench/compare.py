@@ -80,7 +80,7 @@ class Lane:
         )
         self.env.start_api_server()
 
-    def run(self, mode: str, backend: str, timeout: int) -> dict:
+    def run(self, mode: str, backend: str, timeout: int, cpu_probe: bool = False) -> dict:
         """One DAG run; ``mode`` "disabled" = lineage off."""
         for key in [k for k in self.env.env if k.startswith("AIRFLOW__OPENLINEAGE__")]:
             del self.env.env[key]
@@ -95,6 +95,8 @@ class Lane:
             exit_dir = tempfile.mkdtemp(prefix="ol-exit-wait-")
             self.env.env["OL_HOOK_TIMER_DIR"] = timer_dir
             self.env.env["OL_EXIT_WAIT_DIR"] = exit_dir
+            probe_dir = tempfile.mkdtemp(prefix="ol-cpu-probe-")
+            self.env.env["OL_CPU_PROBE_DIR"] = probe_dir if cpu_probe else ""
             self.env.env["PYTHONPATH"] = str(ROOT / "bench" / "hook_timer")
             with WorkloadSampler() as sampler:
                 result = self.env.dags_test(DAG_ID, timeout=900)
@@ -108,12 +110,14 @@ class Lane:
         workloads = WORKLOAD.findall(result.stdout)
         sleeps = exit_race_sleeps(exit_dir)
         shutil.rmtree(exit_dir, ignore_errors=True)
+        probed = _cpu_probe_totals(Path(probe_dir))
         return {
             "provider": self.name,
             "mode": mode,
             "backend": backend if mode != "disabled" else "-",
             "durations": [float(d) for d, _ in workloads],
             "exit_race_s": [sleeps.get(w, 0.0) for _, w in workloads],
+            "cpu_probe_s": probed,
             "hook_seconds": hooks,
             "task_cpu_s": sampler.task_cpu_seconds,
             "peak_rss_kib": max(sampler.peaks.values(), default=0),
@@ -135,6 +139,32 @@ def _hook_totals(directory: Path) -> list[dict[str, float]]:
         path.unlink()
     directory.rmdir()
     return runners
+
+
+def _cpu_probe_totals(directory: Path) -> dict[str, float]:
+    """CPU seconds per probed function, summed over the run's processes (bench/hook_timer/cpu_probe.py)."""
+    totals: dict[str, float] = {}
+    for path in directory.glob("*.json"):
+        for label, seconds in json.loads(path.read_text()).items():
+            totals[label] = totals.get(label, 0.0) + seconds
+    shutil.rmtree(directory, ignore_errors=True)
+    return totals
+
+
+def _print_cpu_probe(runs: list[dict]) -> None:
+    """Per task: CPU ms of each probed function (ours only), median over rounds."""
+    labels = sorted({label for r in runs for label in r.get("cpu_probe_s") or {}})
+    if not labels:
+        return
+    print()
+    print("CPU ms per task by function (ours; thread_time, waits excluded; nested probes counted in each):")
+    for mode in ("fork", "thread"):
+        cell = [r for r in runs if (r["provider"], r["mode"], r["backend"]) == ("ours", mode, "healthy")]
+        if not cell:
+            continue
+        for label in labels:
+            per_round = [r["cpu_probe_s"].get(label, 0.0) / max(1, r["tasks_total"]) * 1000 for r in cell]
+            print(f"  {mode:7} {label:32} {statistics.median(per_round):6.2f}")
 
 
 def _hooks_per_task(run: dict, hook: str | None = None) -> float:
@@ -308,6 +338,7 @@ def _print_tables(runs: list[dict], args: argparse.Namespace) -> None:
         " race counted per cell under 'exit races'; max slot is the raw worst task, that sleep included)"
     )
     _print_hook_breakdown(runs)
+    _print_cpu_probe(runs)
     _print_goals(runs, args)
 
 
@@ -404,6 +435,9 @@ def main() -> int:
     parser.add_argument("--modes", default="fork,thread")
     parser.add_argument("--seed", type=int, default=13, help="seed of the per-round shuffle")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "compare.json")
+    parser.add_argument(
+        "--cpu-probe", action="store_true", help="also time the provider's own functions' CPU (ours)"
+    )
     parser.add_argument("--report", type=Path, help="print the tables of a saved run (its JSON) and exit")
     args = parser.parse_args()
     if args.report:
@@ -438,7 +472,7 @@ def main() -> int:
                 f"{provider} {mode} {backend}",
                 flush=True,
             )
-            run = lanes[provider].run(mode, backend, args.timeout)
+            run = lanes[provider].run(mode, backend, args.timeout, cpu_probe=args.cpu_probe)
             run["round"] = round_no
             runs.append(run)
     finally:

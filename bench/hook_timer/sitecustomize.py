@@ -99,3 +99,8 @@ if os.environ.get("OL_EXIT_WAIT_DIR"):
     import supervisor_exit_probe
 
     supervisor_exit_probe.install()
+
+if os.environ.get("OL_CPU_PROBE_DIR"):
+    import cpu_probe
+
+    cpu_probe.install()

@@ -45,3 +45,34 @@ def test_each_distinct_failure_is_logged_once(monkeypatch, caplog):
     assert len(messages) == 2
     assert "first" in messages[0]
     assert "second" in messages[1]
+
+
+def _announcements(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.getMessage().startswith("OpenLineageClient will use")]
+
+
+def test_a_task_attempts_client_is_built_without_the_clients_transport_line(caplog):
+    config = {"transport": {"type": "console"}}
+    with caplog.at_level(logging.INFO, logger="openlineage.client.client"):
+        quiet = client_config.build_client(config, announce=False)
+        assert _announcements(caplog) == []
+        loud = client_config.build_client(config)
+    assert quiet.transport.kind == loud.transport.kind == "console"
+    assert _announcements(caplog) == ["OpenLineageClient will use `console` transport"]
+
+
+def test_the_quiet_build_drops_only_its_own_threads_announcement(caplog):
+    import threading
+
+    from openlineage.client import OpenLineageClient
+
+    seen_other: list[object] = []
+    with caplog.at_level(logging.INFO, logger="openlineage.client.client"):
+        client_config.build_client({"transport": {"type": "console"}}, announce=False)
+        other = threading.Thread(
+            target=lambda: seen_other.append(OpenLineageClient(config={"transport": {"type": "console"}}))
+        )
+        other.start()
+        other.join(10)
+    assert seen_other
+    assert len(_announcements(caplog)) == 1  # the other thread's client announced itself

@@ -1,4 +1,4 @@
-"""Run ids follow the documented scheme (test vectors of the provider this one replaces)."""
+"""Run ids follow the documented scheme (test vectors of the provider this one replaces); TI helpers."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from airflow.providers.openlineage.run_ids import (
     build_dag_run_ol_run_id,
     build_task_instance_ol_run_id,
     get_root_information_from_dagrun_conf,
+    template_context,
 )
 
 INSTANT = dt.datetime(2020, 1, 1, 1, 1, 1, tzinfo=dt.UTC)
@@ -47,3 +48,28 @@ def test_root_from_conf_requires_complete_valid_triple():
     assert get_root_information_from_dagrun_conf(partial) == {}
     bad_uuid = {"openlineage": {"parentRunId": "nope", "parentJobNamespace": "ns", "parentJobName": "j"}}
     assert get_root_information_from_dagrun_conf(bad_uuid) == {}
+
+
+class _RuntimeTI:
+    """A runtime TI's two ways to its context: the kept one, and the call that re-derives it."""
+
+    def __init__(self, kept: dict | None) -> None:
+        self._cached_template_context = kept
+        self.calls = 0
+
+    def get_template_context(self) -> dict:
+        self.calls += 1
+        return {"dag_run": "derived"}
+
+
+def test_template_context_reads_the_context_the_runner_kept():
+    ti = _RuntimeTI({"dag_run": "kept", "outlet_events": "accessors"})
+    assert template_context(ti)["outlet_events"] == "accessors"
+    assert ti.calls == 0
+
+
+def test_template_context_is_derived_where_none_was_kept():
+    for kept in (None, {}):  # not built yet; or built without the run (no server context)
+        ti = _RuntimeTI(kept)
+        assert template_context(ti)["dag_run"] == "derived"
+        assert ti.calls == 1

@@ -33,6 +33,8 @@ from urllib.parse import urlsplit
 
 from openlineage.client.event_v2 import Dataset
 
+from airflow.providers.openlineage.run_ids import template_context
+
 log = logging.getLogger(__name__)
 
 _PATH_SCHEMES = ("s3", "gs", "gcs", "hdfs", "file", "abfss", "wasbs")
@@ -159,7 +161,7 @@ def get_runtime_outlet_assets(task_instance: Any) -> list[tuple[Any, Any]]:
     in ``task.outlets``; these are known only once the task ran, and only in the task runner.
     """
     try:
-        outlet_events = task_instance.get_template_context().get("outlet_events")
+        outlet_events = template_context(task_instance).get("outlet_events")
     except Exception:  # noqa: BLE001 - no runtime context (not a running task)
         return []
     found: list[tuple[Any, Any]] = []

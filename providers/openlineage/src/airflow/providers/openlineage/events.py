@@ -67,6 +67,7 @@ from airflow.providers.openlineage.run_ids import (
     get_processing_engine_facet,
     get_root_information_from_dagrun_conf,
     safe_getattr,
+    template_context,
 )
 
 set_producer(_PRODUCER)
@@ -226,7 +227,7 @@ def get_dag_run_from_ti(task_instance: Any) -> Any:
     if dag_run is not None:
         return dag_run
     try:
-        return task_instance.get_template_context()["dag_run"]
+        return template_context(task_instance)["dag_run"]
     except Exception:  # noqa: BLE001 - absent outside a running task
         return None
 

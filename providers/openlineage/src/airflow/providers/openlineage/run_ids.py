@@ -149,3 +149,17 @@ def safe_getattr(obj: Any, name: str, default: Any = None) -> Any:
         return getattr(obj, name, default)
     except Exception:  # noqa: BLE001 - a misbehaving property must not break lineage
         return default
+
+
+def template_context(task_instance: Any) -> dict[str, Any]:
+    """
+    The running task's template context: the one the task runner built and the task itself uses.
+
+    A runtime TI keeps it once built (``_cached_template_context``), but ``get_template_context()``
+    validates params and re-derives the run's dates on every call; lineage only reads from it (the
+    DAG run, ``outlet_events``, the reschedule count), so the kept one is read where it exists.
+    """
+    cached = safe_getattr(task_instance, "_cached_template_context")
+    if isinstance(cached, dict) and "dag_run" in cached:
+        return cached
+    return task_instance.get_template_context()

@@ -147,7 +147,7 @@ class TaskLineage:
         return self._emission
 
     def _client_factory(self) -> Any:
-        return client_config.build_client(self._config)
+        return client_config.build_client(self._config, announce=False)
 
     def _emission_for(self, task_instance: Any) -> AttemptEmission | None:
         """The attempt's emission, or None when the emission policy turns its events off."""

@@ -111,7 +111,8 @@ class AttemptEmission:
                 _seconds(deadline.task_success_overtime),
                 max(0.0, deadline.task_success_overtime - OVERTIME_MARGIN),
             )
-        log.info(
+        # DEBUG: the attempt's summary line (INFO) ends the task log; one line per attempt is enough.
+        log.debug(
             "OpenLineage task events are sent from %s; lineage adds at most %ss to this task",
             sender.mode.description,
             _seconds(deadline.execution_timeout),

@@ -55,7 +55,7 @@ from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 from airflow.providers.openlineage.redaction import redact_event
-from airflow.providers.openlineage.run_ids import safe_getattr
+from airflow.providers.openlineage.run_ids import safe_getattr, template_context
 from airflow.providers.openlineage.snapshots import DagRunSnapshot, TaskInstanceSnapshot
 from airflow.providers.openlineage.task_lineage import TaskLineage
 
@@ -320,7 +320,7 @@ def _is_sensor_reschedule(task_instance: Any) -> bool:
     if not getattr(task, "reschedule", False):
         return False
     try:
-        return bool(task_instance.get_template_context().get("task_reschedule_count", 0))
+        return bool(template_context(task_instance).get("task_reschedule_count", 0))
     except Exception:  # noqa: BLE001 - no context: not a reschedule we can tell
         return False
 
