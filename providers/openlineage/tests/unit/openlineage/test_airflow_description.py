@@ -125,3 +125,37 @@ def test_the_team_is_described_only_in_multi_team_deployments(monkeypatch):
         teamless = SimpleNamespace(dag_id="d", run_id="r", team_name=None)
         assert "dag_team_name" in describe_dag_run(teamless)
         assert describe_dag_run(teamless)["dag_team_name"] is None
+
+
+def test_within_one_event_a_task_is_described_once_and_afresh_for_the_next():
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.sdk import Asset
+
+    from airflow.providers.openlineage.airflow_description import describe_task, one_event_build
+
+    class CountingBash(BashOperator):
+        reads = 0
+
+        @property
+        def owner(self):  # read (a fixed number of times) by each description of the task
+            CountingBash.reads += 1
+            return "data-eng"
+
+        @owner.setter
+        def owner(self, value):
+            pass
+
+    task = CountingBash(task_id="t", bash_command="true")
+    with one_event_build():
+        first = describe_task(task)
+        per_description = CountingBash.reads
+        assert per_description > 0
+        second = describe_task(task)
+        assert CountingBash.reads == per_description
+        assert first == second
+        assert first is not second  # each facet gets its own dict
+        with_runtime = describe_task(task, runtime_assets=[(Asset("s3://b/k"), None)])
+        assert CountingBash.reads == 2 * per_description  # runtime outlets: described, not reused
+        assert with_runtime["outlets"] != first["outlets"]
+    describe_task(task)
+    assert CountingBash.reads == 3 * per_description  # outside an event's build nothing is kept

@@ -28,7 +28,9 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import logging
-from collections.abc import Callable, Collection, Iterable
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any
 
@@ -502,6 +504,25 @@ def operator_provider_version(task: Any) -> str | None:
     return None
 
 
+_one_event = threading.local()
+
+
+@contextmanager
+def one_event_build() -> Iterator[None]:
+    """
+    While one event is built on this thread, a task is described once.
+
+    The ``airflow`` run facet and the ``unknownSourceAttribute`` facet both describe the task; between
+    them nothing changes, so the second reads a copy of the first. Nothing is kept past the block:
+    the next event (the terminal one, after ``execute()``) describes the task afresh.
+    """
+    _one_event.tasks = {}
+    try:
+        yield
+    finally:
+        _one_event.tasks = None
+
+
 def describe_task(
     task: Any, include_full_task_info: bool = False, runtime_assets: list[tuple[Any, Any]] | None = None
 ) -> dict[str, Any]:
@@ -511,6 +532,18 @@ def describe_task(
     ``runtime_assets`` (see :func:`~airflow.providers.openlineage.assets.get_runtime_outlet_assets`)
     are listed after the static outlets.
     """
+    described = getattr(_one_event, "tasks", None)
+    if described is None or runtime_assets:
+        return _describe_task(task, include_full_task_info, runtime_assets)
+    key = (id(task), include_full_task_info)
+    if key not in described:
+        described[key] = _describe_task(task, include_full_task_info, None)
+    return dict(described[key])
+
+
+def _describe_task(
+    task: Any, include_full_task_info: bool, runtime_assets: list[tuple[Any, Any]] | None
+) -> dict[str, Any]:
     if include_full_task_info:
         names = [
             name

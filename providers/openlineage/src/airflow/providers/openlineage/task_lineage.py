@@ -36,6 +36,7 @@ from typing import Any
 from openlineage.client.event_v2 import RunState
 
 from airflow.providers.openlineage import client_config, conf
+from airflow.providers.openlineage.airflow_description import one_event_build
 from airflow.providers.openlineage.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.attempt import AttemptEmission, task_success_overtime
@@ -207,7 +208,11 @@ class TaskLineage:
                 self._emission.submit_extra(event)
 
     def _build(self, event_name: str, task_instance: Any, error: Any = None) -> DeferredRedaction | None:
-        """Runs in the bounded extraction thread: configuration, extraction, event, redaction."""
+        """Runs in the bounded extraction thread: configuration, extraction, event (redacted later)."""
+        with one_event_build():
+            return self._build_one(event_name, task_instance, error)
+
+    def _build_one(self, event_name: str, task_instance: Any, error: Any) -> DeferredRedaction | None:
         if not self._config_ok:
             try:
                 self._config = client_config.resolved_client_config()
