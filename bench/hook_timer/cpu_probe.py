@@ -36,7 +36,6 @@ _PROBES = [
     ("airflow.providers.openlineage.redaction", "DeferredRedaction.__call__", "sender: redaction"),
     ("airflow.providers.openlineage.emission.delivery", "send_event", "sender: client.emit"),
     ("openlineage.client.serde", "Serde.to_json", "sender: to_json"),
-    ("logging", "Logger._log", "any thread: log records"),
 ]
 
 

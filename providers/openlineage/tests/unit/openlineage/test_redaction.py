@@ -117,3 +117,46 @@ def test_values_under_sensitive_keys_are_masked_where_a_template_rendered_them()
     redacted = Serde.to_json(redact_event(event_facet, secrets))  # ...the provider does
     assert UNREGISTERED not in redacted
     assert "eu-west-1" in redacted
+
+
+def test_each_string_is_masked_as_airflows_own_redact_would_mask_it(masker):
+    from airflow.sdk._shared.secrets_masker import redact
+
+    from airflow.providers.openlineage.redaction import _Maskers
+
+    masker(SECRET)
+    maskers = _Maskers()
+    cases = [
+        (f"prefix {SECRET} suffix", "sql"),
+        (f"prefix {SECRET} suffix", None),
+        ("harmless text", "password"),
+        ("harmless text", "my_api_key"),
+        ("harmless text", "owner"),
+        (SECRET, "Access-Token"),
+    ]
+    for value, name in cases:
+        assert maskers.mask_string(value, name) == redact(value, name), (value, name)
+
+
+def test_a_key_name_is_checked_once_per_event_and_a_failing_check_keeps_the_name():
+    from airflow.providers.openlineage.redaction import _Maskers
+
+    maskers = _Maskers()
+    asked: list[str] = []
+
+    def check(name: str) -> bool:
+        asked.append(name)
+        if name == "odd":
+            raise ValueError("unusable")
+        return name == "password"
+
+    seen: list[str | None] = []
+    maskers.key_checks = [check]
+    maskers.redactors = [lambda value, name: seen.append(name) or value]
+    for value in ("a-value", "another-value", "third-value"):
+        maskers.mask_string(value, "owner")
+    maskers.mask_string("a-value", "odd")
+    maskers.mask_string("a-value", "password")
+    assert asked == ["owner", "odd", "password"]
+    # not sensitive: asked without the name; unsure (the check failed) or sensitive: with it
+    assert seen == [None, None, None, "odd", "password"]

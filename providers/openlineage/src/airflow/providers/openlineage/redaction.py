@@ -67,20 +67,34 @@ class _Maskers:
         # Within one event the same string (a DAG id, an owner, a date) recurs under the same key:
         # it is masked once. Kept per _Maskers, i.e. per event: a secret registered later is seen.
         self._masked: dict[tuple[str, str | None], Any] = {}
+        # A key name's sensitivity, asked once per name and event (Airflow normalises the name with a
+        # regular expression on every call; an event has ~50 names and ~150 strings).
+        self._sensitive: dict[str, bool] = {}
+        self._unsure: set[str] = set()  # names a check failed on: the maskers get the name as before
         self.key_checks: list[KeyCheck] = [
             module.should_hide_value_for_key
             for module in modules
             if hasattr(module, "should_hide_value_for_key")
         ]
+        # Every masker says whether a key is sensitive: then a string under a key none of them calls
+        # sensitive is masked by its content alone, and the maskers are asked without the name.
+        self._names_checked = len(self.key_checks) == len(self.redactors)
 
     def sensitive(self, name: str | None) -> bool:
         if not name:
             return False
+        found = self._sensitive.get(name)
+        if found is None:
+            found = self._sensitive[name] = self._sensitive_uncached(name)
+        return found
+
+    def _sensitive_uncached(self, name: str) -> bool:
         for check in self.key_checks:
             try:
                 if check(name):
                     return True
             except Exception:  # noqa: BLE001 - an unusable check cannot clear a key either
+                self._unsure.add(name)
                 continue
         return False
 
@@ -94,6 +108,8 @@ class _Maskers:
         return self._mask_uncached(value, name)
 
     def _mask_uncached(self, value: Any, name: str | None) -> Any:
+        if self._names_checked and not self.sensitive(name) and name not in self._unsure:
+            name = None  # the same outcome, without each masker normalising the name again
         for redactor in self.redactors:
             value = redactor(value, name)
         if self.also_mask and isinstance(value, str):
