@@ -37,6 +37,7 @@ _PROBES = [
     ("airflow.providers.openlineage.emission.delivery", "send_event", "sender: client.emit"),
     ("openlineage.client.serde", "Serde.to_json", "sender: to_json"),
 ]
+_MODULES = frozenset(module_name for module_name, _, _ in _PROBES)
 
 
 def _timed(label: str, func: Callable[..., Any]) -> Callable[..., Any]:
@@ -71,7 +72,7 @@ class _Finder(importlib.abc.MetaPathFinder):
     """Patches each probed module right after it is first executed (before anyone imports from it)."""
 
     def find_spec(self, name, path, target=None):  # type: ignore[no-untyped-def]
-        if name not in {module_name for module_name, _, _ in _PROBES}:
+        if name not in _MODULES:
             return None
         sys.meta_path.remove(self)
         try:
@@ -103,7 +104,7 @@ def install() -> None:
 
     os._exit = exit_with_cpu
     os.register_at_fork(after_in_child=_seconds.clear)  # a lineage child counts its own
-    for module_name in {module_name for module_name, _, _ in _PROBES}:
+    for module_name in _MODULES:
         if module_name in sys.modules:  # imported before this ran (logging)
             _patch(sys.modules[module_name])
     sys.meta_path.insert(0, _Finder())
