@@ -11,16 +11,15 @@ thread's own CPU, waits excluded) each spends, per process; at ``os._exit`` a ta
 from __future__ import annotations
 
 import functools
-import importlib.abc
-import importlib.util
 import json
 import os
-import sys
 import threading
 import time
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
+
+from after_import import patch_after_import
 
 _DIR = os.environ.get("OL_CPU_PROBE_DIR", "")
 _seconds: dict[str, float] = {}
@@ -68,27 +67,6 @@ def _patch(module: ModuleType) -> None:
         setattr(owner, attr, wrapped)
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    """Patches each probed module right after it is first executed (before anyone imports from it)."""
-
-    def find_spec(self, name, path, target=None):  # type: ignore[no-untyped-def]
-        if name not in _MODULES:
-            return None
-        sys.meta_path.remove(self)
-        try:
-            spec = importlib.util.find_spec(name)
-        finally:
-            sys.meta_path.insert(0, self)
-        load = spec.loader.exec_module
-
-        def exec_module(module: ModuleType) -> None:
-            load(module)
-            _patch(module)
-
-        spec.loader.exec_module = exec_module
-        return spec
-
-
 def install() -> None:
     if not _DIR:
         return
@@ -104,7 +82,4 @@ def install() -> None:
 
     os._exit = exit_with_cpu
     os.register_at_fork(after_in_child=_seconds.clear)  # a lineage child counts its own
-    for module_name in _MODULES:
-        if module_name in sys.modules:  # imported before this ran (logging)
-            _patch(sys.modules[module_name])
-    sys.meta_path.insert(0, _Finder())
+    patch_after_import(_MODULES, _patch)

@@ -13,12 +13,11 @@ was reapable at EOF and how long the supervisor slept after, to
 
 from __future__ import annotations
 
-import importlib.abc
-import importlib.util
 import os
-import sys
 import time
 from types import ModuleType
+
+from after_import import patch_after_import
 
 _TARGET = "airflow.sdk.execution_time.supervisor"
 _OUT = os.environ.get("OL_EXIT_WAIT_DIR", "")
@@ -53,30 +52,9 @@ def _patch(module: ModuleType) -> None:
     cls._service_subprocess = service
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    """Patches the supervisor module right after it is first imported."""
-
-    def find_spec(self, name, path, target=None):  # type: ignore[no-untyped-def]
-        if name != _TARGET:
-            return None
-        sys.meta_path.remove(self)
-        try:
-            spec = importlib.util.find_spec(name)
-        finally:
-            sys.meta_path.insert(0, self)
-        load = spec.loader.exec_module
-
-        def exec_module(module: ModuleType) -> None:
-            load(module)
-            _patch(module)
-
-        spec.loader.exec_module = exec_module
-        return spec
-
-
 def install() -> None:
     if _OUT:
-        sys.meta_path.insert(0, _Finder())
+        patch_after_import([_TARGET], _patch)
 
 
 def exit_race_sleeps(directory: str | os.PathLike[str]) -> dict[str, float]:

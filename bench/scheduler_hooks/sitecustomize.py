@@ -12,8 +12,6 @@ the clock stops.
 from __future__ import annotations
 
 import cProfile
-import importlib.abc
-import importlib.util
 import os
 import sys
 import time
@@ -77,26 +75,12 @@ def _patch_sender(module) -> None:
     cls._send = timed_send
 
 
-class _Finder(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):  # type: ignore[no-untyped-def]
-        if name != _SENDER:
-            return None
-        sys.meta_path.remove(self)
-        try:
-            spec = importlib.util.find_spec(name)
-        finally:
-            sys.meta_path.insert(0, self)
-        load = spec.loader.exec_module
-
-        def exec_module(module):  # type: ignore[no-untyped-def]
-            load(module)
-            _patch_sender(module)
-
-        spec.loader.exec_module = exec_module
-        return spec
-
-
 # The scheduler, and its DAG-run event helper process (where the emitter's threads run since 2.21.0).
 if _OUT and ("scheduler" in sys.argv or "openlineage-dag-run-emitter" in sys.argv):
     _patch_hooks()
-    sys.meta_path.insert(0, _Finder())
+    sys.path.insert(
+        0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "hook_timer")
+    )
+    from after_import import patch_after_import
+
+    patch_after_import([_SENDER], _patch_sender)
