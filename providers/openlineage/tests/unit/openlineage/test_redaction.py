@@ -160,3 +160,74 @@ def test_a_key_name_is_checked_once_per_event_and_a_failing_check_keeps_the_name
     assert asked == ["owner", "odd", "password"]
     # not sensitive: asked without the name; unsure (the check failed) or sensitive: with it
     assert seen == [None, None, None, "odd", "password"]
+
+
+def _event_with(description: str, extra: dict | None = None) -> RunEvent:
+    return RunEvent(
+        eventType=RunState.START,
+        eventTime="2026-01-01T00:00:00+00:00",
+        run=Run(runId="01890000-0000-7000-8000-000000000000", facets={}),
+        job=Job(
+            namespace="default",
+            name="job",
+            facets={
+                "documentation": job_facet.DocumentationJobFacet(description=description),
+                **(extra or {}),
+            },
+        ),
+        producer="test",
+    )
+
+
+def test_an_event_without_secrets_is_read_by_each_masker_once(monkeypatch):
+    import airflow.providers.openlineage.redaction as redaction
+
+    calls: list[str | None] = []
+
+    def counting(value, name=None):
+        calls.append(name)
+        return value
+
+    fake = type(
+        "FakeMasker",
+        (),
+        {"redact": staticmethod(counting), "should_hide_value_for_key": staticmethod(lambda n: False)},
+    )
+    monkeypatch.setattr(redaction, "_masker_modules", lambda: [fake, fake])
+    event = _event_with("nothing to hide", {"other": job_facet.DocumentationJobFacet(description="plain")})
+    redact_event(event)
+    assert calls == [None, None]  # both maskers, once each, over every string of the event
+
+
+def test_a_secret_found_in_the_joined_strings_is_masked_string_by_string(masker):
+    masker(SECRET)
+    event = _event_with("plain", {"other": job_facet.DocumentationJobFacet(description=f"has {SECRET}")})
+    redacted = Serde.to_json(redact_event(event))
+    assert SECRET not in redacted
+    assert '"description": "plain"' in redacted
+    assert '"description": "has ***"' in redacted
+
+
+def test_a_value_only_the_provider_knows_is_masked_after_the_joined_check():
+    secret = UNREGISTERED + "-batched"
+    event = _event_with(f"deploy --token {secret}")
+    redacted = Serde.to_json(redact_event(event, frozenset({secret})))
+    assert secret not in redacted
+    assert "deploy --token ***" in redacted
+
+
+def test_a_secret_under_a_sensitive_key_is_masked_in_the_single_pass(monkeypatch):
+    import airflow.providers.openlineage.redaction as redaction
+
+    passes = []
+    real = redaction._Maskers
+
+    def counted(*args, **kwargs):
+        passes.append(kwargs.get("batch", False))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(redaction, "_Maskers", counted)
+    facet = AirflowDagRunFacet(dag={}, dagRun={"conf": {"password": "hunter2-unregistered"}})
+    redacted = Serde.to_json(redact_event(facet))
+    assert "hunter2-unregistered" not in redacted
+    assert passes == [True]  # masked by its key name; nothing else to look for

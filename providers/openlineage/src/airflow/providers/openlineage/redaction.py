@@ -59,7 +59,7 @@ def _masker_modules() -> list[Any]:
 class _Maskers:
     """The masking functions of every masker found, and whether a key name is sensitive to any."""
 
-    def __init__(self, also_mask: frozenset[str] = frozenset()) -> None:
+    def __init__(self, also_mask: frozenset[str] = frozenset(), *, batch: bool = False) -> None:
         # Longest first, so a secret that contains another is replaced whole.
         self.also_mask = sorted(also_mask, key=len, reverse=True)
         modules = _masker_modules()
@@ -79,6 +79,9 @@ class _Maskers:
         # Every masker says whether a key is sensitive: then a string under a key none of them calls
         # sensitive is masked by its content alone, and the maskers are asked without the name.
         self._names_checked = len(self.key_checks) == len(self.redactors)
+        # Batch mode (see ``redact_event``): such strings are kept as they are and collected, so that
+        # the maskers read them all at once; ``collected_unchanged`` says whether that was right.
+        self.collected: list[str] | None = [] if batch and self._names_checked else None
 
     def sensitive(self, name: str | None) -> bool:
         if not name:
@@ -99,6 +102,9 @@ class _Maskers:
         return False
 
     def mask_string(self, value: Any, name: str | None) -> Any:
+        if self.collected is not None and type(value) is str and self._by_content_alone(name):
+            self.collected.append(value)
+            return value
         if type(value) is str:
             key = (value, name)
             found = self._masked.get(key)
@@ -107,8 +113,31 @@ class _Maskers:
             return found
         return self._mask_uncached(value, name)
 
+    def _by_content_alone(self, name: str | None) -> bool:
+        """No masker calls ``name`` sensitive (and none failed to say): only a string's content counts."""
+        return self._names_checked and not self.sensitive(name) and name not in self._unsure
+
+    def collected_unchanged(self) -> bool:
+        """
+        Whether masking the collected strings one by one would leave every one of them as it is.
+
+        For a string under a key no masker calls sensitive, Airflow's masker only replaces registered
+        secrets (one regular expression of literal alternatives). Joined with NUL, the strings hold a
+        secret, or one of ``also_mask``, exactly when one of them does; a match the join made up
+        across two strings only costs the per-string pass. Any error: not known unchanged.
+        """
+        if not self.collected:
+            return True
+        joined = "\x00".join(self.collected)
+        try:
+            if any(redactor(joined, None) != joined for redactor in self.redactors):
+                return False
+        except Exception:  # noqa: BLE001 - an unusable masker: the per-string pass decides
+            return False
+        return not any(secret in joined for secret in self.also_mask)
+
     def _mask_uncached(self, value: Any, name: str | None) -> Any:
-        if self._names_checked and not self.sensitive(name) and name not in self._unsure:
+        if self._by_content_alone(name):
             name = None  # the same outcome, without each masker normalising the name again
         for redactor in self.redactors:
             value = redactor(value, name)
@@ -179,7 +208,13 @@ def redact_event(event: Any, also_mask: frozenset[str] = frozenset()) -> Any:
     e.g. what a DAG run's ``conf`` or the task's ``params`` hold under a sensitive key, once a template
     rendered it into a command or a query.
     """
-    _redact_attrs(event, _Maskers(also_mask), 0)
+    # Most events hold no secret: one pass masks what sits under sensitive keys and collects the
+    # other strings, which the maskers then read in one call each. Only when that finds something
+    # does the per-string pass run (what the first pass masked stays masked: masking is idempotent).
+    batched = _Maskers(also_mask, batch=True)
+    _redact_attrs(event, batched, 0)
+    if batched.collected is None or not batched.collected_unchanged():
+        _redact_attrs(event, _Maskers(also_mask), 0)
     return event
 
 
