@@ -147,10 +147,9 @@ def build_client(config: dict[str, Any] | None, *, announce: bool = True) -> Any
     """
     from openlineage.client import OpenLineageClient
 
-    if announce:
-        return OpenLineageClient(config=config) if config is not None else OpenLineageClient()
-    _install_quiet_filter()
-    _quiet.active = True
+    if not announce:
+        _install_quiet_filter()
+    _quiet.active = not announce
     try:
         return OpenLineageClient(config=config) if config is not None else OpenLineageClient()
     finally:

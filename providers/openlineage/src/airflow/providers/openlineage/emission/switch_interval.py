@@ -56,23 +56,26 @@ def short_switch_interval() -> Iterator[None]:
     finally:
         with _lock:
             _holders = max(0, _holders - 1)
-            if _holders == 0 and _restore is not None:
-                before, ours = _restore
-                _restore = None
-                if sys.getswitchinterval() == ours:  # left alone by the task meanwhile
-                    sys.setswitchinterval(before)
+            if _holders == 0:
+                _give_back()
 
 
-def _reset_after_fork() -> None:
-    """A forked child has none of the parent's lineage threads: its interval goes back, its lock is new."""
-    global _lock, _holders, _restore
-    _lock = threading.Lock()
-    _holders = 0
+def _give_back() -> None:
+    """Put back the interval we replaced, unless the task changed it meanwhile."""
+    global _restore
     if _restore is not None:
         before, ours = _restore
         _restore = None
         if sys.getswitchinterval() == ours:
             sys.setswitchinterval(before)
+
+
+def _reset_after_fork() -> None:
+    """A forked child has none of the parent's lineage threads: its interval goes back, its lock is new."""
+    global _lock, _holders
+    _lock = threading.Lock()
+    _holders = 0
+    _give_back()
 
 
 if hasattr(os, "register_at_fork"):
