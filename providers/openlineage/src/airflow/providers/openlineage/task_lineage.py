@@ -17,17 +17,18 @@
 """
 Task-event lineage in the task runner: what the listener's task hooks hand their work to.
 
-One :class:`TaskLineage` per task-runner process. At START it chooses the sender (fork or thread) and
-fixes the attempt's deadline, then for every event runs extraction and event building in a bounded
-thread whose supervisor requests the main thread serves (``extractors.supervisor_broker``) and hands the
-event to the sender, which redacts it off the main thread (:class:`~.redaction.DeferredRedaction`).
-The terminal event closes the sender. All of it is bounded by one
-:class:`~airflow.providers.openlineage.emission.deadline.AttemptDeadline` per task attempt.
+One :class:`TaskLineage` per task-runner process; it hosts one :class:`~.task_attempt.TaskAttempt`
+at a time, one after another (``airflow dags test`` runs every task instance in one process). When an
+attempt's segment begins it chooses the sender (fork or thread) and fixes the deadline, then for every
+event runs extraction and event building in a bounded thread whose supervisor requests the main thread
+serves (``extractors.supervisor_broker``) and hands the event to the sender, which redacts it off the
+main thread (:class:`~.redaction.DeferredRedaction`). The terminal event closes the sender. All of it
+is bounded by one :class:`~airflow.providers.openlineage.emission.deadline.AttemptDeadline` per
+segment. A segment that resumes an attempt (after deferral or reschedule) sends no START.
 """
 
 from __future__ import annotations
 
-import collections
 import logging
 import threading
 from collections.abc import Callable
@@ -38,7 +39,6 @@ from openlineage.client.event_v2 import RunState
 from airflow.providers.openlineage import client_config, conf
 from airflow.providers.openlineage.airflow_description import one_event_build
 from airflow.providers.openlineage.custom_facets import get_user_provided_run_facets
-from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.attempt import AttemptEmission, task_success_overtime
 from airflow.providers.openlineage.emission.base import EmissionMode, EventSender, OpenLineageEvent
 from airflow.providers.openlineage.emission.deadline import AttemptDeadline, FixedDeadline
@@ -57,14 +57,17 @@ from airflow.providers.openlineage.extractors.base import OperatorLineage
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import state_reported_at
 from airflow.providers.openlineage.redaction import DeferredRedaction, redact_event, sensitive_values
+from airflow.providers.openlineage.task_attempt import (
+    MAX_ATTEMPT_EVENTS,
+    AttemptKey,
+    AttemptPhase,
+    TaskAttempt,
+    is_resumed_segment,
+)
 
 log = logging.getLogger(__name__)
 
 _STATE_BY_EVENT = {"START": "running", "COMPLETE": "success", "FAIL": "failed", "SKIPPED": "skipped"}
-# At most this many events of one attempt are held (extras waiting for the main thread, and each
-# sender's queue): a task running thousands of statements is bounded, START and the terminal event
-# are never the ones dropped.
-MAX_ATTEMPT_EVENTS = 4096
 
 
 def _ti_state(event_name: str) -> Any:
@@ -72,11 +75,6 @@ def _ti_state(event_name: str) -> Any:
     from airflow.utils.state import TaskInstanceState
 
     return TaskInstanceState(_STATE_BY_EVENT[event_name])
-
-
-def _attempt_of(task_instance: Any) -> tuple[Any, ...]:
-    """What tells one task attempt from another in this runner."""
-    return (task_instance.dag_id, task_instance.task_id, task_instance.run_id, task_instance.try_number)
 
 
 def _conf_and_params(task_instance: Any) -> list[Any]:
@@ -121,21 +119,14 @@ def make_sender(
 
 
 class TaskLineage:
-    """Emits one task attempt's START and terminal events within one deadline."""
+    """Emits each task attempt's START and terminal events, one attempt after another."""
 
     def __init__(self) -> None:
-        self._emission: AttemptEmission | None = None
         self._extractor_manager: ExtractorManager | None = None
         self._config: dict[str, Any] | None = None
         self._config_ok = False
-        self._attempt: tuple[Any, ...] | None = None
-        self._policy = EmissionPolicy.defaults()
-        self._extra_lock = threading.Lock()
-        self._extra_events: collections.deque[OpenLineageEvent] = collections.deque()
-        self._extras_dropped = 0
-        self._finished = True
-        self._also_mask: frozenset[str] | None = None
-        self._identity: tuple[tuple[Any, ...], TaskRunIdentity] | None = None
+        self._attempt: TaskAttempt | None = None
+        self._lock = threading.Lock()  # guards which attempt is current (extras arrive from any thread)
 
     @property
     def extractor_manager(self) -> ExtractorManager:
@@ -144,42 +135,61 @@ class TaskLineage:
         return self._extractor_manager
 
     @property
+    def attempt(self) -> TaskAttempt | None:
+        """The attempt segment this runner hosts now (or hosted last)."""
+        return self._attempt
+
+    @property
     def emission(self) -> AttemptEmission | None:
-        return self._emission
-
-    def _client_factory(self) -> Any:
-        return client_config.build_client(self._config, announce=False)
-
-    def _emission_for(self, task_instance: Any) -> AttemptEmission | None:
-        """The attempt's emission, or None when the emission policy turns its events off."""
-        attempt = _attempt_of(task_instance)
-        if attempt != self._attempt:
-            self._attempt = attempt
-            self._emission = None
-            self._also_mask = None
-            self._policy = resolve_task_emission_policy(
-                task_instance.task, task_instance.dag_id, task_instance.task_id
-            )
-            if not self._policy.emit:
-                log.info("OpenLineage events of task `%s` are turned off by the emission policy", attempt[1])
-            else:
-                timeout = conf.execution_timeout()
-                mode = EmissionMode.THREAD if conf.execute_in_thread() else EmissionMode.FORK
-                sender = make_sender(
-                    mode, self._client_factory, close_timeout=timeout, spool=configured_spool()
-                )
-                self._emission = AttemptEmission(sender, AttemptDeadline(timeout, task_success_overtime()))
-                self._finished = False
-        return self._emission
+        return self._attempt.emission if self._attempt is not None else None
 
     @property
     def policy(self) -> EmissionPolicy:
         """The emission policy of the current attempt."""
-        return self._policy
+        return self._attempt.policy if self._attempt is not None else EmissionPolicy.defaults()
+
+    def _client_factory(self) -> Any:
+        return client_config.build_client(self._config, announce=False)
+
+    def _begin(self, task_instance: Any, *, resumed: bool) -> TaskAttempt:
+        """
+        A new segment for ``task_instance``'s attempt; one still open before it is let go first.
+
+        A segment left open (its runner went on to another task instance without a terminal event or
+        a stop hook) gets the same bounded ending as a runner that stops: what it holds goes out.
+        """
+        previous = self._attempt
+        if previous is not None:
+            if previous.open:
+                self._suspend(previous)
+            else:
+                self._release(previous)
+        key = AttemptKey.of(task_instance)
+        policy = resolve_task_emission_policy(task_instance.task, task_instance.dag_id, task_instance.task_id)
+        emission = None
+        if not policy.emit:
+            log.info("OpenLineage events of task `%s` are turned off by the emission policy", key.task_id)
+        else:
+            timeout = conf.execution_timeout()
+            mode = EmissionMode.THREAD if conf.execute_in_thread() else EmissionMode.FORK
+            sender = make_sender(mode, self._client_factory, close_timeout=timeout, spool=configured_spool())
+            emission = AttemptEmission(sender, AttemptDeadline(timeout, task_success_overtime()))
+        attempt = TaskAttempt(key, policy, emission, resumed=resumed)
+        with self._lock:
+            self._attempt = attempt
+        return attempt
+
+    def _open_attempt_for(self, task_instance: Any) -> TaskAttempt | None:
+        """The open segment of ``task_instance``'s attempt, or None."""
+        attempt = self._attempt
+        if attempt is not None and attempt.open and attempt.key == AttemptKey.of(task_instance):
+            return attempt
+        return None
 
     def accepts_extra_events(self) -> bool:
-        """True between START and the terminal event of an attempt whose events are on."""
-        return self._emission is not None and not self._finished
+        """True between the beginning and the terminal event of an attempt whose events are on."""
+        attempt = self._attempt
+        return attempt is not None and attempt.accepts_extra_events()
 
     def submit_extra(self, event: OpenLineageEvent) -> None:
         """
@@ -187,32 +197,27 @@ class TaskLineage:
 
         It joins the attempt's sender, so the terminal deadline bounds it too. Safe from any thread;
         only the task runner's main thread touches the sender. At most ``MAX_ATTEMPT_EVENTS`` wait;
-        beyond that the oldest is dropped and counted.
+        beyond that the oldest is dropped and counted. Outside an open attempt it is let go.
         """
-        with self._extra_lock:
-            if len(self._extra_events) >= MAX_ATTEMPT_EVENTS:
-                self._extra_events.popleft()
-                self._extras_dropped += 1
-                metrics.incr("emit.dropped")
-                if self._extras_dropped == 1:
-                    log.warning("OpenLineage: too many events emitted by the task; dropping the oldest")
-            self._extra_events.append(event)
+        with self._lock:
+            attempt = self._attempt
+        if attempt is None or not attempt.accepts_extra_events():
+            log.debug("OpenLineage: an event emitted outside a task attempt is not sent by the task's sender")
+            return
+        attempt.hold_extra(event)
         if threading.current_thread() is threading.main_thread():
-            self._flush_extra()
+            attempt.hand_over_extras()
 
-    def _flush_extra(self) -> None:
-        with self._extra_lock:
-            events, self._extra_events = self._extra_events, collections.deque()
-        if self._emission is not None:
-            for event in events:
-                self._emission.submit_extra(event)
-
-    def _build(self, event_name: str, task_instance: Any, error: Any = None) -> DeferredRedaction | None:
+    def _build(
+        self, attempt: TaskAttempt, event_name: str, task_instance: Any, error: Any = None
+    ) -> DeferredRedaction | None:
         """Runs in the bounded extraction thread: configuration, extraction, event (redacted later)."""
         with one_event_build():
-            return self._build_one(event_name, task_instance, error)
+            return self._build_one(attempt, event_name, task_instance, error)
 
-    def _build_one(self, event_name: str, task_instance: Any, error: Any) -> DeferredRedaction | None:
+    def _build_one(
+        self, attempt: TaskAttempt, event_name: str, task_instance: Any, error: Any
+    ) -> DeferredRedaction | None:
         if not self._config_ok:
             try:
                 self._config = client_config.resolved_client_config()
@@ -221,13 +226,14 @@ class TaskLineage:
             self._config_ok = True
         event_time = None if event_name == "START" else utcnow()
         state = _ti_state(event_name)
-        if self._policy.extract_operator_metadata:
+        secrets = self._secrets_of(attempt, task_instance)
+        if attempt.policy.extract_operator_metadata:
             manager = self.extractor_manager
             lineage = manager.extract_metadata(
-                None, task_instance.task, state, task_instance, controls=self._policy
+                None, task_instance.task, state, task_instance, controls=attempt.policy
             )
             for child in manager.child_events:
-                self.submit_extra(redact_event(child, self._secrets_of(task_instance)))
+                attempt.hold_extra(redact_event(child, secrets))
         else:
             lineage = OperatorLineage()
         run_facets = {**lineage.run_facets, **get_user_provided_run_facets(task_instance, state)}
@@ -240,69 +246,102 @@ class TaskLineage:
             extra_job_facets=lineage.job_facets,
             error=error,
             event_time=event_time,
-            include_full_task_info=self._policy.include_full_task_info,
-            identity=self._identity_of(task_instance),
+            include_full_task_info=attempt.policy.include_full_task_info,
+            identity=self._identity_of(attempt, task_instance),
         )
         # Redacted by the sender, off this thread, just before it is serialised.
-        return DeferredRedaction(event, self._secrets_of(task_instance))
+        return DeferredRedaction(event, secrets)
 
-    def _identity_of(self, task_instance: Any) -> TaskRunIdentity:
-        """
-        The attempt's run identity (run id, parent, root): derived at its first event only.
+    @staticmethod
+    def _identity_of(attempt: TaskAttempt, task_instance: Any) -> TaskRunIdentity:
+        """The attempt's run identity (run id, parent, root): derived at its segment's first event only."""
+        if attempt.identity is None:
+            attempt.identity = TaskRunIdentity(task_instance, get_dag_run_from_ti(task_instance))
+        return attempt.identity
 
-        Kept with the attempt it belongs to, so a late build of an earlier attempt cannot hand its
-        identity to the next one.
-        """
-        attempt = _attempt_of(task_instance)
-        if self._identity is None or self._identity[0] != attempt:
-            self._identity = (attempt, TaskRunIdentity(task_instance, get_dag_run_from_ti(task_instance)))
-        return self._identity[1]
-
-    def _secrets_of(self, task_instance: Any) -> frozenset[str]:
-        """Values under sensitive keys of the run's ``conf`` and the task's ``params`` (once per attempt)."""
-        if self._also_mask is None:
-            self._also_mask = sensitive_values(*_conf_and_params(task_instance))
-        return self._also_mask
+    @staticmethod
+    def _secrets_of(attempt: TaskAttempt, task_instance: Any) -> frozenset[str]:
+        """Values under sensitive keys of the run's ``conf`` and the task's ``params`` (once per segment)."""
+        if attempt.secrets is None:
+            attempt.secrets = sensitive_values(*_conf_and_params(task_instance))
+        return attempt.secrets
 
     def on_running(self, task_instance: Any) -> None:
-        emission = self._emission_for(task_instance)
+        """
+        A runner begins (or resumes) an attempt.
+
+        The first segment sends START; a resumed one (deferred task back from its trigger, sensor
+        poking again after a reschedule) sends nothing: the attempt's START went out from the runner
+        that began it, and one attempt is one run.
+        """
+        attempt = self._begin(task_instance, resumed=is_resumed_segment(task_instance))
+        emission = attempt.emission
         if emission is None:
             return
-        event = emission.build_start(lambda: self._build("START", task_instance))
-        self._flush_extra()
+        if attempt.resumed:
+            log.debug("OpenLineage: task attempt %s resumes; its START was sent when it began", attempt.key)
+            return
+        event = emission.build_start(lambda: self._build(attempt, "START", task_instance))
+        attempt.hand_over_extras()
         emission.send_start(event)
 
     def on_terminal(self, event_name: str, task_instance: Any, error: Any = None) -> None:
-        emission = self._emission_for(task_instance)
+        attempt = self._open_attempt_for(task_instance)
+        if attempt is None:
+            last = self._attempt
+            key = AttemptKey.of(task_instance)
+            if last is not None and last.key == key and last.phase is AttemptPhase.ENDED:
+                log.debug("OpenLineage: attempt %s already had its terminal event", key)
+                return
+            # No segment began in this runner (its running hook was not called): the terminal
+            # event is all this runner sends.
+            attempt = self._begin(task_instance, resumed=True)
+        emission = attempt.emission
         if emission is None:
+            attempt.phase = AttemptPhase.ENDED
             return
         event = emission.build_terminal(
-            event_name, lambda: self._build(event_name, task_instance, error), state_reported_at()
+            event_name, lambda: self._build(attempt, event_name, task_instance, error), state_reported_at()
         )
-        self._flush_extra()
-        self._finished = True
+        attempt.hand_over_extras()
+        attempt.phase = AttemptPhase.ENDED
         emission.send_terminal(event, event_name)
+        log.info(emission.summary())
+
+    def _suspend(self, attempt: TaskAttempt) -> None:
+        """The segment ends without a terminal event: what is pending goes out within its deadline."""
+        attempt.phase = AttemptPhase.SUSPENDED
+        emission = attempt.emission
+        if emission is None:
+            return
+        attempt.hand_over_extras()
+        emission.end_without_terminal()
         log.info(emission.summary())
 
     def finish(self) -> None:
         """Before the task runner stops: what is pending goes out or is let go; no child is left."""
-        emission = self._emission
-        if emission is None:
+        attempt = self._attempt
+        if attempt is None or attempt.emission is None:
             return
-        if not self._finished:
+        if attempt.open:
             # No terminal event in this runner (deferred, rescheduled, awaiting input): START may
             # still be on its way, and the runner exits right after this hook.
-            self._flush_extra()
-            self._finished = True
-            emission.end_without_terminal()
-            log.info(emission.summary())
+            self._suspend(attempt)
             return
-        sender = emission.sender
+        self._release(attempt)
+
+    @staticmethod
+    def _release(attempt: TaskAttempt) -> None:
+        """An ended segment's fork child is let go (once): none outlives the segment or the runner."""
+        if attempt.released or attempt.emission is None:
+            return
+        attempt.released = True
+        sender = attempt.emission.sender
         if not isinstance(sender, ForkSender):
             return
         # Nothing outstanding: the idle child is told to end (no new fork can start here). Else it
-        # is terminated: the runner is stopping and the terminal phase already had its deadline.
-        # Children that only had their exit left are reaped: none outlives the runner.
+        # is terminated: the terminal phase already had its deadline. Children that only had their
+        # exit left are reaped.
         if sender.pending or not sender.close(FixedDeadline(0.6)):
             sender.abandon(FixedDeadline(0.5))
         sender.reap(FixedDeadline(0.5))

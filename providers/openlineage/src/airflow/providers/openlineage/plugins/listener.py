@@ -55,7 +55,7 @@ from airflow.providers.openlineage.extractors.manager import ExtractorManager
 from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 from airflow.providers.openlineage.redaction import redact_event
-from airflow.providers.openlineage.run_ids import safe_getattr, template_context
+from airflow.providers.openlineage.run_ids import safe_getattr
 from airflow.providers.openlineage.snapshots import DagRunSnapshot, TaskInstanceSnapshot
 from airflow.providers.openlineage.task_lineage import TaskLineage
 
@@ -163,9 +163,6 @@ class OpenLineageListener:
         if not _is_runtime_task_instance(task_instance):
             return
         install_routing_comms()  # from now on lineage threads reach the supervisor only via the broker
-        if _is_sensor_reschedule(task_instance):
-            log.debug("OpenLineage: skipping START of a rescheduled sensor poke")
-            return
         self.task_lineage.on_running(task_instance)
 
     @hookimpl
@@ -313,16 +310,6 @@ def _is_scheduler(job: Any) -> bool:
 def _launched_as_scheduler() -> bool:
     """``airflow scheduler``: known from the command line at ``on_starting``, before the Job has its type."""
     return len(sys.argv) > 1 and sys.argv[1] == "scheduler"
-
-
-def _is_sensor_reschedule(task_instance: Any) -> bool:
-    task = getattr(task_instance, "task", None)
-    if not getattr(task, "reschedule", False):
-        return False
-    try:
-        return bool(template_context(task_instance).get("task_reschedule_count", 0))
-    except Exception:  # noqa: BLE001 - no context: not a reschedule we can tell
-        return False
 
 
 @functools.cache
