@@ -429,6 +429,30 @@ def build_manual_task_event(event_type: RunState, task_instance: Any, error: Any
     )
 
 
+def build_runner_death_event(notice: dict[str, Any], message: str) -> RunEvent:
+    """
+    FAIL for an attempt whose task runner died before its terminal event (built by its supervisor).
+
+    ``notice`` names the run as the runner derived it (run id, parent, root), so this FAIL closes the
+    very run its START opened.
+    """
+    run_facets: dict[str, Any] = {}
+    run_facets.update(
+        _parent_facet(notice["dag_run_ol_id"], notice["dag_id"], notice["namespace"], notice["root"])
+    )
+    run_facets.update(_error_facet(message))
+    run_facets.update(get_processing_engine_facet())
+    return RunEvent(
+        eventType=RunState.FAIL,
+        eventTime=_iso(utcnow()),
+        run=Run(runId=notice["run_id"], facets=run_facets),
+        job=Job(namespace=notice["namespace"], name=notice["job_name"], facets=_job_type("TASK")),
+        inputs=[],
+        outputs=[],
+        producer=_PRODUCER,
+    )
+
+
 def add_dag_run_state_facet(event: RunEvent, dag_id: str, run_id: str, dag_run_state: str) -> RunEvent:
     """
     Add ``airflowState`` to a DAG-run COMPLETE/FAIL event, reading task instances in a new session.

@@ -38,6 +38,7 @@ from openlineage.client.event_v2 import RunState
 
 from airflow.providers.openlineage import client_config, conf
 from airflow.providers.openlineage.airflow_description import one_event_build
+from airflow.providers.openlineage.attempt_notice import remove_notice, write_notice
 from airflow.providers.openlineage.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.emission.attempt import AttemptEmission, task_success_overtime
 from airflow.providers.openlineage.emission.base import EmissionMode, EventSender, OpenLineageEvent
@@ -237,6 +238,9 @@ class TaskLineage:
         else:
             lineage = OperatorLineage()
         run_facets = {**lineage.run_facets, **get_user_provided_run_facets(task_instance, state)}
+        identity = self._identity_of(attempt, task_instance)
+        if event_name == "START":
+            write_notice(identity)  # the supervisor closes the run if this runner dies
         event = build_task_event(
             RunState.COMPLETE if event_name == "SKIPPED" else RunState[event_name],
             task_instance,
@@ -247,7 +251,7 @@ class TaskLineage:
             error=error,
             event_time=event_time,
             include_full_task_info=attempt.policy.include_full_task_info,
-            identity=self._identity_of(attempt, task_instance),
+            identity=identity,
         )
         # Redacted by the sender, off this thread, just before it is serialised.
         return DeferredRedaction(event, secrets)
@@ -280,6 +284,7 @@ class TaskLineage:
             return
         if attempt.resumed:
             log.debug("OpenLineage: task attempt %s resumes; its START was sent when it began", attempt.key)
+            write_notice(self._identity_of(attempt, task_instance))
             return
         event = emission.build_start(lambda: self._build(attempt, "START", task_instance))
         attempt.hand_over_extras()
@@ -296,6 +301,7 @@ class TaskLineage:
             # No segment began in this runner (its running hook was not called): the terminal
             # event is all this runner sends.
             attempt = self._begin(task_instance, resumed=True)
+        remove_notice()  # the terminal event is this runner's to send now
         emission = attempt.emission
         if emission is None:
             attempt.phase = AttemptPhase.ENDED
@@ -311,6 +317,7 @@ class TaskLineage:
     def _suspend(self, attempt: TaskAttempt) -> None:
         """The segment ends without a terminal event: what is pending goes out within its deadline."""
         attempt.phase = AttemptPhase.SUSPENDED
+        remove_notice()
         emission = attempt.emission
         if emission is None:
             return

@@ -57,6 +57,7 @@ from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 from airflow.providers.openlineage.redaction import redact_event
 from airflow.providers.openlineage.run_ids import safe_getattr
 from airflow.providers.openlineage.snapshots import DagRunSnapshot, TaskInstanceSnapshot
+from airflow.providers.openlineage.supervisor_watch import install_supervisor_watch
 from airflow.providers.openlineage.task_lineage import TaskLineage
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,9 @@ def _import_task_path() -> None:
 
 
 _import_task_path()
+# In a process that supervises task runners (a LocalExecutor worker forked from the scheduler), the
+# run of a runner that dies before its terminal event is closed by the supervisor.
+install_supervisor_watch()
 
 # DAG-run events waiting for the scheduler's helper process; beyond this the oldest are dropped.
 DAG_RUN_QUEUE_SIZE = 1000
