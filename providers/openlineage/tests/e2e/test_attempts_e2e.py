@@ -71,7 +71,7 @@ def _label(task_id: str, map_index: int) -> str:
     return task_id if map_index == -1 else f"{task_id}[{map_index}]"
 
 
-def _attempts_in_db(env: AirflowEnv, dag_id: str) -> tuple[str, dict[str, tuple[str, int, str]]]:
+def attempts_in_db(env: AirflowEnv, dag_id: str) -> tuple[str, dict[str, tuple[str, int, str]]]:
     """The DAG run's OpenLineage run id, and every attempt that ran: run id -> (label, try, state)."""
     ((run_id, logical_date, run_after, clear_number),) = env.query(
         "SELECT run_id, logical_date, run_after, clear_number FROM dag_run WHERE dag_id = ?", (dag_id,)
@@ -102,7 +102,7 @@ def check_attempts(
     ``dag_run_start=False`` under ``airflow dags test``: it creates its DAG run already running, so
     Airflow never calls the DAG-run "running" hook (for any provider); the run still gets its end.
     """
-    dag_run_ol_id, attempts = _attempts_in_db(env, dag_id)
+    dag_run_ol_id, attempts = attempts_in_db(env, dag_id)
     by_run: dict[str, list[dict]] = defaultdict(list)
     for event in events:
         spec.validate_event(event)
@@ -136,49 +136,58 @@ def _print_table(title: str, table: dict[str, list[str]]) -> None:
         print(f"  {label:<34} {' '.join(types)}")
 
 
+def configure(env: AirflowEnv, receiver: Receiver, mode: str) -> None:
+    env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(receiver.transport(timeout=10))
+    env.env["AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD"] = MODES[mode]
+    env.env["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = "5"
+    env.env["AIRFLOW__CORE__PARALLELISM"] = "8"
+
+
+def run_scheduled(env: AirflowEnv) -> tuple[str | None, bool]:
+    """Trigger ``ol_e2e_attempts`` under a real scheduler, triggerer and api-server; mark one task failed."""
+    env.run(["dags", "reserialize"], timeout=120)
+    env.run(["dags", "unpause", SCHEDULED], timeout=60)
+    env.start_api_server(apps="all")
+    env._spawn(["triggerer"], "triggerer.log")
+    scheduler = env._spawn(["scheduler"], "scheduler.log")
+    token = _api(env, "GET", "/auth/token")["access_token"]
+    run_id = _api(env, "POST", f"/api/v2/dags/{SCHEDULED}/dagRuns", token, {"logical_date": None})[
+        "dag_run_id"
+    ]
+    marked = False
+    state = None
+    end = time.monotonic() + 420
+    while time.monotonic() < end:
+        if not marked and env.task_states(SCHEDULED).get("marked_failed") == "running":
+            time.sleep(4)  # its START is out
+            path = f"/api/v2/dags/{SCHEDULED}/dagRuns/{run_id}/taskInstances/marked_failed"
+            _api(env, "PATCH", path, token, {"new_state": "failed"})
+            marked = True
+        ((state,),) = env.query("SELECT state FROM dag_run WHERE dag_id = ?", (SCHEDULED,))
+        if state in ("success", "failed"):
+            break
+        time.sleep(1)
+    time.sleep(8)  # the last terminal events and the DAG run's own
+    env._terminate_gracefully(scheduler)
+    return state, marked
+
+
+def run_in_process(env: AirflowEnv) -> str:
+    """Plain ``airflow dags test`` of ``ol_e2e_attempts_in_process``; returns its output."""
+    result = env.run(["dags", "test", IN_PROCESS], timeout=300)
+    time.sleep(2)
+    return result.stdout
+
+
 @pytest.mark.parametrize("mode", list(MODES))
 def test_every_attempt_under_scheduler_triggerer_and_api_server(tmp_path, spec, mode):
     with AirflowEnv(DAGS, home=tmp_path / "home") as env, Receiver("healthy") as receiver:
-        env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(receiver.transport(timeout=10))
-        env.env["AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD"] = MODES[mode]
-        env.env["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = "5"
-        env.env["AIRFLOW__CORE__PARALLELISM"] = "8"
-        env.run(["dags", "reserialize"], timeout=120)
-        env.run(["dags", "unpause", SCHEDULED], timeout=60)
-        env.start_api_server(apps="all")
-        env._spawn(["triggerer"], "triggerer.log")
-        scheduler = env._spawn(["scheduler"], "scheduler.log")
-        token = _api(env, "GET", "/auth/token")["access_token"]
-        run_id = _api(env, "POST", f"/api/v2/dags/{SCHEDULED}/dagRuns", token, {"logical_date": None})[
-            "dag_run_id"
-        ]
-
-        marked = False
-        end = time.monotonic() + 420
-        state = None
-        while time.monotonic() < end:
-            states = env.task_states(SCHEDULED)
-            if not marked and states.get("marked_failed") == "running":
-                time.sleep(4)  # its START is out
-                _api(
-                    env,
-                    "PATCH",
-                    f"/api/v2/dags/{SCHEDULED}/dagRuns/{run_id}/taskInstances/marked_failed",
-                    token,
-                    {"new_state": "failed"},
-                )
-                marked = True
-            (state,) = env.query("SELECT state FROM dag_run WHERE dag_id = ?", (SCHEDULED,))[0]
-            if state in ("success", "failed"):
-                break
-            time.sleep(1)
-        time.sleep(8)  # the last terminal events and the DAG run's own
-        env._terminate_gracefully(scheduler)
+        configure(env, receiver, mode)
+        state, marked = run_scheduled(env)
         assert marked, env.task_states(SCHEDULED)
         assert state == "failed", state  # `fails`, `killed`, `marked_failed`
         assert env.task_states(SCHEDULED) == {**INTENDED, **OUT_OF_PROCESS}
-        events = list(receiver.events)
-        table = check_attempts(events, env, SCHEDULED, spec)
+        table = check_attempts(list(receiver.events), env, SCHEDULED, spec)
     _print_table(f"{SCHEDULED}, {mode} mode: events per attempt", table)
     assert "flaky try 1" in table
     assert "flaky try 2" in table
@@ -188,19 +197,15 @@ def test_every_attempt_under_scheduler_triggerer_and_api_server(tmp_path, spec, 
 def test_every_attempt_under_plain_dags_test(tmp_path, spec, mode):
     """``airflow dags test`` (no executor): every task instance, deferral and resume in one process."""
     with AirflowEnv(DAGS, home=tmp_path / "home") as env, Receiver("healthy") as receiver:
-        env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(receiver.transport(timeout=10))
-        env.env["AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD"] = MODES[mode]
-        env.env["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = "5"
-        result = env.run(["dags", "test", IN_PROCESS], timeout=300)
+        configure(env, receiver, mode)
+        output = run_in_process(env)
         states = env.task_states(IN_PROCESS)
-        assert states == INTENDED, (states, result.stdout[-3000:])
-        time.sleep(2)
-        events = list(receiver.events)
-        table = check_attempts(events, env, IN_PROCESS, spec, dag_run_start=False)
-        summaries = [
-            line for line in result.stdout.splitlines() if "OpenLineage: " in line and " sent" in line
-        ]
+        assert states == INTENDED, (states, output[-3000:])
+        table = check_attempts(list(receiver.events), env, IN_PROCESS, spec, dag_run_start=False)
+    summaries = [line for line in output.splitlines() if "OpenLineage: " in line and " sent" in line]
     _print_table(f"{IN_PROCESS} (airflow dags test), {mode} mode: events per attempt", table)
+    assert "flaky try 1" in table
+    assert "flaky try 2" in table
     # Each attempt's summary line counts its own events only: never "2 of 4", "2 of 6".
-    assert summaries, result.stdout[-3000:]
+    assert summaries, output[-3000:]
     assert not [line for line in summaries if " of " in line], summaries
