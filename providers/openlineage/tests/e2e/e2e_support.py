@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 from harness import AirflowEnv
 
@@ -39,3 +41,20 @@ def seeded_airflow(
     )
     env.run(["variables", "import", str(variables_file)], timeout=120)
     return env
+
+
+def rest_api(
+    env: AirflowEnv, method: str, path: str, token: str | None = None, body: dict | None = None
+) -> Any:
+    """One JSON request to ``env``'s api-server (``/auth/token`` gives the token, all admins here)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{env.port}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={
+            "Content-Type": "application/json",
+            **({"Authorization": f"Bearer {token}"} if token else {}),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read() or b"{}")

@@ -20,12 +20,10 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from collections import defaultdict
-from typing import Any
 
 import pytest
-from e2e_support import DAGS, MODES
+from e2e_support import DAGS, MODES, rest_api
 from harness import AirflowEnv
 from receiver import Receiver
 
@@ -51,20 +49,6 @@ INTENDED = {
     "reschedule_sensor": "success",
 }
 OUT_OF_PROCESS = {"killed": "failed", "marked_failed": "failed"}
-
-
-def _api(env: AirflowEnv, method: str, path: str, token: str | None = None, body: dict | None = None) -> Any:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{env.port}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={
-            "Content-Type": "application/json",
-            **({"Authorization": f"Bearer {token}"} if token else {}),
-        },
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read() or b"{}")
 
 
 def _label(task_id: str, map_index: int) -> str:
@@ -150,8 +134,8 @@ def run_scheduled(env: AirflowEnv) -> tuple[str | None, bool]:
     env.start_api_server(apps="all")
     env._spawn(["triggerer"], "triggerer.log")
     scheduler = env._spawn(["scheduler"], "scheduler.log")
-    token = _api(env, "GET", "/auth/token")["access_token"]
-    run_id = _api(env, "POST", f"/api/v2/dags/{SCHEDULED}/dagRuns", token, {"logical_date": None})[
+    token = rest_api(env, "GET", "/auth/token")["access_token"]
+    run_id = rest_api(env, "POST", f"/api/v2/dags/{SCHEDULED}/dagRuns", token, {"logical_date": None})[
         "dag_run_id"
     ]
     marked = False
@@ -161,7 +145,7 @@ def run_scheduled(env: AirflowEnv) -> tuple[str | None, bool]:
         if not marked and env.task_states(SCHEDULED).get("marked_failed") == "running":
             time.sleep(4)  # its START is out
             path = f"/api/v2/dags/{SCHEDULED}/dagRuns/{run_id}/taskInstances/marked_failed"
-            _api(env, "PATCH", path, token, {"new_state": "failed"})
+            rest_api(env, "PATCH", path, token, {"new_state": "failed"})
             marked = True
         ((state,),) = env.query("SELECT state FROM dag_run WHERE dag_id = ?", (SCHEDULED,))
         if state in ("success", "failed"):

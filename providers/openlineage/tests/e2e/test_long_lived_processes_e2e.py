@@ -14,11 +14,10 @@ from __future__ import annotations
 import json
 import os
 import time
-import urllib.request
 from collections import defaultdict
 
 import pytest
-from e2e_support import DAGS
+from e2e_support import DAGS, rest_api
 from harness import AirflowEnv, descendants
 from receiver import Receiver
 
@@ -132,20 +131,6 @@ def test_fifty_dag_runs_against_a_hung_then_recovering_backend(tmp_path, spec):
     assert "ownership" in start["job"]["facets"]
 
 
-def _api(env: AirflowEnv, method: str, path: str, token: str | None = None, body: dict | None = None) -> dict:
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{env.port}{path}",
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={
-            "Content-Type": "application/json",
-            **({"Authorization": f"Bearer {token}"} if token else {}),
-        },
-    )
-    with urllib.request.urlopen(request, timeout=60) as response:
-        return json.loads(response.read() or b"{}")
-
-
 def test_mark_success_through_rest_returns_promptly_and_emits_after_recovery(tmp_path, spec):
     with AirflowEnv(DAGS, home=tmp_path / "home") as env, Receiver("hung", max_hang=120) as receiver:
         env.run(["dags", "reserialize"], timeout=120)
@@ -153,13 +138,13 @@ def test_mark_success_through_rest_returns_promptly_and_emits_after_recovery(tmp
         env.env["AIRFLOW__OPENLINEAGE__TRANSPORT"] = json.dumps(receiver.transport(timeout=300))
         env.env["AIRFLOW__OPENLINEAGE__EXECUTION_TIMEOUT"] = "30"
         env.start_api_server(apps="all")
-        token = _api(env, "GET", "/auth/token")["access_token"]
+        token = rest_api(env, "GET", "/auth/token")["access_token"]
         # A DAG run nobody executes (no scheduler): an operator marks its task by hand.
-        run_id = _api(env, "POST", "/api/v2/dags/ol_e2e_mark/dagRuns", token, {"logical_date": None})[
+        run_id = rest_api(env, "POST", "/api/v2/dags/ol_e2e_mark/dagRuns", token, {"logical_date": None})[
             "dag_run_id"
         ]
         started = time.monotonic()
-        _api(
+        rest_api(
             env,
             "PATCH",
             f"/api/v2/dags/ol_e2e_mark/dagRuns/{run_id}/taskInstances/to_be_marked",
