@@ -126,8 +126,8 @@ class TaskLineage:
         self._extractor_manager: ExtractorManager | None = None
         self._config: dict[str, Any] | None = None
         self._config_ok = False
+        # Replaced whole by the main thread; other threads read it once (extras arrive from any thread).
         self._attempt: TaskAttempt | None = None
-        self._lock = threading.Lock()  # guards which attempt is current (extras arrive from any thread)
 
     @property
     def extractor_manager(self) -> ExtractorManager:
@@ -176,8 +176,7 @@ class TaskLineage:
             sender = make_sender(mode, self._client_factory, close_timeout=timeout, spool=configured_spool())
             emission = AttemptEmission(sender, AttemptDeadline(timeout, task_success_overtime()))
         attempt = TaskAttempt(key, policy, emission, resumed=resumed)
-        with self._lock:
-            self._attempt = attempt
+        self._attempt = attempt
         return attempt
 
     def _open_attempt_for(self, task_instance: Any) -> TaskAttempt | None:
@@ -200,8 +199,7 @@ class TaskLineage:
         only the task runner's main thread touches the sender. At most ``MAX_ATTEMPT_EVENTS`` wait;
         beyond that the oldest is dropped and counted. Outside an open attempt it is let go.
         """
-        with self._lock:
-            attempt = self._attempt
+        attempt = self._attempt
         if attempt is None or not attempt.accepts_extra_events():
             log.debug("OpenLineage: an event emitted outside a task attempt is not sent by the task's sender")
             return
@@ -328,14 +326,14 @@ class TaskLineage:
     def finish(self) -> None:
         """Before the task runner stops: what is pending goes out or is let go; no child is left."""
         attempt = self._attempt
-        if attempt is None or attempt.emission is None:
+        if attempt is None:
             return
         if attempt.open:
             # No terminal event in this runner (deferred, rescheduled, awaiting input): START may
             # still be on its way, and the runner exits right after this hook.
             self._suspend(attempt)
-            return
-        self._release(attempt)
+        else:
+            self._release(attempt)
 
     @staticmethod
     def _release(attempt: TaskAttempt) -> None:
