@@ -136,7 +136,7 @@ def test_every_lineage_source_reaches_the_events(airflow, spec, mode):
     lineage_fields = sql_task["outputs"][0]["facets"]["columnLineage"]["fields"]
     assert lineage_fields["name"]["inputFields"][0]["name"] == "main.a"
     # ... and as a child query job parented to the task's run.
-    query = job("sql_insert.query.1")
+    query = job("sql_insert.hll_query.1")
     assert set(query) == {"START", "COMPLETE"}
     assert query["COMPLETE"]["job"]["facets"]["jobType"]["jobType"] == "QUERY"
     assert query["COMPLETE"]["run"]["facets"]["parent"]["run"]["runId"] == sql_task["run"]["runId"]

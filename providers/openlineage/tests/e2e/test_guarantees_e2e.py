@@ -217,12 +217,12 @@ def test_a_thousand_child_events_never_starve_complete(many_queries, many_querie
     task_job = "ol_e2e_many_queries.many_statements"
     jobs = _by_job(events)
     assert jobs[task_job] == ["START", "COMPLETE"], output[-3000:]
-    queries = {name: types for name, types in jobs.items() if name.startswith(f"{task_job}.query.")}
+    queries = {name: types for name, types in jobs.items() if name.startswith(f"{task_job}.hll_query.")}
     assert len(queries) == 500
     assert Counter(tuple(types) for types in queries.values()) == {("START", "COMPLETE"): 500}
     task_events = [e for e in events if e["job"]["name"] == task_job]
     assert events.index(task_events[-1]) > max(
-        i for i, e in enumerate(events) if e["job"]["name"].startswith(f"{task_job}.query.")
+        i for i, e in enumerate(events) if e["job"]["name"].startswith(f"{task_job}.hll_query.")
     )  # COMPLETE after its children, not starved by them
 
 
@@ -298,7 +298,7 @@ def test_canaries_never_reach_the_spool(airflow, tmp_path, mode):
     assert set(states.values()) == {"success"}, result.stdout[-5000:]
     files = sorted(p for p in spool_dir.glob("*.json") if not p.name.startswith("."))
     spooled_jobs = {json.loads(path.read_bytes())["event"]["job"]["name"] for path in files}
-    query_jobs = {job for job in spooled_jobs if ".query." in job}  # the SQL task's child query events
+    query_jobs = {job for job in spooled_jobs if ".hll_query." in job}  # the SQL task's child query events
     assert query_jobs
     assert spooled_jobs - query_jobs == {"ol_e2e_canary", *(f"ol_e2e_canary.{task_id}" for task_id in states)}
     raw = b"".join(path.read_bytes() for path in files)

@@ -204,6 +204,13 @@ def to_json_value(value: Any) -> Any:
     return _json_native(value)
 
 
+def to_json_list(value: list[Any] | None) -> list[Any] | None:
+    """A list as JSON-native values, masked (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    return redact_structure(_json_native(list(value)))
+
+
 def _describe(obj: Any, includes: Iterable[str], renames: dict[str, str] | None = None) -> dict[str, Any]:
     """The named attributes of ``obj``; one that cannot be read or converted is left out (DEBUG line)."""
     described: dict[str, Any] = {}
@@ -553,6 +560,12 @@ def _describe_task(
         info = _describe(task, names, _TASK_RENAMES)
     else:
         info = _describe(task, _TASK_INCLUDES, _TASK_RENAMES)
+    assets = _computed(
+        {
+            "inlets": lambda: describe_assets(safe_getattr(task, "inlets", [])),
+            "outlets": lambda: describe_assets(safe_getattr(task, "outlets", []), runtime_assets),
+        }
+    )
     info.update(
         _computed(
             {
@@ -560,14 +573,16 @@ def _describe_task(
                 "operator_class_path": lambda: get_fully_qualified_class_name(task),
                 "operator_provider_version": lambda: operator_provider_version(task),
                 "task_group": lambda: describe_task_group(safe_getattr(task, "task_group")),
-                "inlets": lambda: to_json_value(describe_assets(safe_getattr(task, "inlets", []))),
-                "outlets": lambda: to_json_value(
-                    describe_assets(safe_getattr(task, "outlets", []), runtime_assets)
-                ),
+                # The string forms (``inlets``, ``outlets``) are what the facet always carried; the
+                # ``*_list`` forms (as in today's provider from 2.21.0) are real JSON lists to parse.
+                "inlets": lambda: to_json_value(assets["inlets"]),
+                "outlets": lambda: to_json_value(assets["outlets"]),
                 "mapped": lambda: (
                     type(task).__name__ == "MappedOperator"
                     or bool(safe_getattr(task, "_BaseOperator__from_mapped", False))
                 ),
+                "inlets_list": lambda: to_json_list(assets["inlets"]),
+                "outlets_list": lambda: to_json_list(assets["outlets"]),
             }
         )
     )

@@ -69,6 +69,10 @@ from airflow.providers.openlineage.run_ids import (
     safe_getattr,
     template_context,
 )
+from airflow.providers.openlineage.task_position import (
+    get_regional_task_instance_run_id,
+    get_task_instance_map_index,
+)
 
 set_producer(_PRODUCER)
 log = logging.getLogger(__name__)
@@ -246,12 +250,13 @@ class TaskRunIdentity:
         self.dag_id = task_instance.dag_id
         self.job_name = get_job_name(task_instance)
         logical_date = get_dag_run_logical_date(dag_run)
-        self.run_id = build_task_instance_ol_run_id(
+        self.map_index = get_task_instance_map_index(task_instance)
+        self.run_id = get_regional_task_instance_run_id(task_instance) or build_task_instance_ol_run_id(
             dag_id=task_instance.dag_id,
             task_id=task_instance.task_id,
             try_number=task_instance.try_number,
             logical_date=logical_date,
-            map_index=safe_getattr(task_instance, "map_index", -1),
+            map_index=self.map_index,
         )
         self.dag_run_ol_id = build_dag_run_ol_run_id(
             dag_id=task_instance.dag_id,
@@ -304,8 +309,7 @@ def build_task_event(
     run_facets.update(
         _parent_facet(identity.dag_run_ol_id, identity.dag_id, identity.namespace, identity.root)
     )
-    map_index = safe_getattr(task_instance, "map_index", -1)
-    if event_type == RunState.START and map_index not in (None, -1):
+    if event_type == RunState.START and identity.map_index != -1:
         run_facets["airflow_mappedTask"] = AirflowMappedTaskRunFacet.from_task_instance(task_instance)
     run_facets["airflow"] = AirflowRunFacet(
         dag=describe_dag(dag),

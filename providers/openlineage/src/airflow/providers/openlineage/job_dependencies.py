@@ -38,6 +38,11 @@ from airflow.providers.openlineage.run_ids import (
     is_valid_uuid,
     safe_getattr,
 )
+from airflow.providers.openlineage.task_position import (
+    TaskInstancePosition,
+    get_orm_task_instance_positions,
+    get_task_instance_position,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +63,19 @@ class _Producer:
     asset_events: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _position_of(task_instance: Any) -> TaskInstancePosition | None:
+    """The source task instance's position; its region is read in its own session when it has no task."""
+    try:
+        return get_task_instance_position(task_instance)
+    except ValueError:
+        from sqlalchemy.orm import object_session
+
+        session = object_session(task_instance)
+        if session is None:
+            return None
+        return get_orm_task_instance_positions([task_instance], session=session)[task_instance.id]
+
+
 def _producer_of(event: Any) -> _Producer | None:
     """Who emitted an asset event, or None when nothing says."""
     namespace = conf.namespace()
@@ -66,13 +84,16 @@ def _producer_of(event: Any) -> _Producer | None:
         producer = _Producer(namespace, f"{task_instance.dag_id}.{task_instance.task_id}")
         source_run = safe_getattr(event, "source_dag_run")
         date = safe_getattr(source_run, "logical_date") or safe_getattr(source_run, "run_after")
-        if date is not None:
+        position = _position_of(task_instance)
+        if position is not None and position.in_loop:
+            producer.run_id = str(task_instance.id)  # Airflow 3.4 loop body: the execution's own id
+        elif date is not None:
             producer.run_id = build_task_instance_ol_run_id(
                 dag_id=task_instance.dag_id,
                 task_id=task_instance.task_id,
                 try_number=task_instance.try_number,
                 logical_date=date,
-                map_index=task_instance.map_index,
+                map_index=position.map_index if position is not None else task_instance.map_index,
             )
         return producer
     dag_id, task_id = safe_getattr(event, "source_dag_id"), safe_getattr(event, "source_task_id")

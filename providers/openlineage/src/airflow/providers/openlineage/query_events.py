@@ -87,8 +87,10 @@ def build_query_events(
             RunEvent(
                 eventType=state,
                 eventTime=_iso(time),
-                run=Run(runId=run_id, facets=facets),
-                job=Job(namespace=identity.namespace, name=job_name, facets=jobs),
+                # A dict per event: facets the client adds while sending one event (environment
+                # variables, tags) must not leak into, or be taken as already set on, the other.
+                run=Run(runId=run_id, facets=dict(facets)),
+                job=Job(namespace=identity.namespace, name=job_name, facets=dict(jobs)),
                 inputs=list(inputs or []),
                 outputs=list(outputs or []),
                 producer=_PRODUCER,

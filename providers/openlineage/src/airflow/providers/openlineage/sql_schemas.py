@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from contextlib import closing
 from enum import IntEnum
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +34,7 @@ from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import schema_dataset
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
     from sqlalchemy.engine import Engine
     from sqlalchemy.sql.elements import ColumnElement
 
@@ -107,7 +109,9 @@ def get_table_schemas(
     if not in_query and not out_query:
         return [], []
     results: list[list[Dataset]] = []
-    with hook.get_conn() as connection, _closing_cursor(connection.cursor()) as cursor:
+    # ``closing``, not ``with conn``: for most DB-API drivers a connection's context manager only ends a
+    # transaction (psycopg2, sqlite3) or does not exist, and the connection this opened must be closed.
+    with closing(hook.get_conn()) as connection, closing(connection.cursor()) as cursor:
         for query in (in_query, out_query):
             if not query:
                 results.append([])
@@ -119,51 +123,45 @@ def get_table_schemas(
     return results[0], results[1]
 
 
-class _closing_cursor:  # noqa: N801 - used like contextlib.closing, which some cursors lack
-    def __init__(self, cursor: Any) -> None:
-        self.cursor = cursor
+def _information_schema_table(name: str, columns: list[str], schema: str | None = None) -> Table:
+    """An unquoted table object for ``schema.name`` (names are used verbatim, dots included)."""
+    from sqlalchemy import Column, MetaData, Table
 
-    def __enter__(self) -> Any:
-        return self.cursor
-
-    def __exit__(self, *exc: object) -> None:
-        close = getattr(self.cursor, "close", None)
-        if callable(close):
-            close()
-
-
-class _InformationSchemaTable:
-    """Column objects plus the FROM clause of one information-schema table (a dotted path, verbatim)."""
-
-    def __init__(self, name: str, columns: list[str]) -> None:
-        from sqlalchemy import column, text
-
-        self.c = [column(name) for name in columns]
-        self.from_clause = text(name)
-
-
-def _information_schema_table(name: str, columns: list[str]) -> _InformationSchemaTable:
-    return _InformationSchemaTable(name, columns)
+    return Table(name, MetaData(), *(Column(column) for column in columns), schema=schema, quote=False)
 
 
 def create_filter_clauses(
-    mapping: dict[str | None, list[str]],
-    information_schema_table: Any,
+    mapping: TablesHierarchy,
+    information_schema_table: Table,
     uppercase_names: bool = False,
 ) -> ColumnElement[bool]:
-    """``(schema = s AND table IN (...)) OR ...``; tables without a schema match on the name only."""
+    """
+    The WHERE clause selecting every table of ``mapping`` (``{database: {schema: [table, ...]}}``).
+
+    Per schema: ``schema = s AND table IN (...)`` (a table without schema matches on its name). Where
+    the information-schema table has a database column (the sixth), a named database adds
+    ``database = d`` around its schemas, so same-named tables of other databases never match.
+    """
     from sqlalchemy import and_, or_
 
-    table_column = information_schema_table.c[ColumnIndex.TABLE_NAME]
-    schema_column = information_schema_table.c[ColumnIndex.SCHEMA]
+    columns = list(information_schema_table.c)
+    table_column = columns[ColumnIndex.TABLE_NAME]
+    schema_column = columns[ColumnIndex.SCHEMA]
+    database_column = columns[ColumnIndex.DATABASE] if len(columns) > ColumnIndex.DATABASE else None
 
     def cased(name: str) -> str:
         return name.upper() if uppercase_names else name
 
-    clauses = []
-    for schema, tables in mapping.items():
-        in_tables = table_column.in_([cased(table) for table in tables])
-        clauses.append(and_(schema_column == cased(schema), in_tables) if schema else in_tables)
+    clauses: list[ColumnElement[bool]] = []
+    for database, schemas in mapping.items():
+        per_schema: list[ColumnElement[bool]] = []
+        for schema, tables in schemas.items():
+            in_tables = table_column.in_([cased(table) for table in tables])
+            per_schema.append(and_(schema_column == cased(schema), in_tables) if schema else in_tables)
+        if database and database_column is not None:
+            clauses.append(and_(database_column == cased(database), or_(*per_schema)))
+        else:
+            clauses.extend(per_schema)
     return or_(*clauses)
 
 
@@ -175,37 +173,36 @@ def create_information_schema_query(
     use_flat_cross_db_query: bool = False,
     sqlalchemy_engine: Engine | None = None,
 ) -> str:
-    """The SQL text that selects the columns of every table in ``tables_hierarchy``."""
+    """
+    The SQL text that selects the columns of every table in ``tables_hierarchy``.
+
+    Flat (one view holds every database, e.g. Redshift's ``SVV_REDSHIFT_COLUMNS``): one SELECT, the
+    database filtered by column. Otherwise one SELECT per database from ``<database>.<view>``, or the
+    view itself when no database is named, joined with UNION ALL.
+    """
     from sqlalchemy import literal, select, union_all
 
     selects = []
-    if use_flat_cross_db_query or None in tables_hierarchy or len(tables_hierarchy) <= 1:
+    if use_flat_cross_db_query:
         table = _information_schema_table(information_schema_table_name, columns)
-        merged: dict[str | None, list[str]] = defaultdict(list)
-        for schemas in tables_hierarchy.values():
-            for schema, tables in schemas.items():
-                merged[schema].extend(tables)
-        if merged:
-            selects.append(
-                select(*table.c)
-                .select_from(table.from_clause)
-                .where(create_filter_clauses(merged, table, uppercase_names))
-            )
+        selects.append(
+            select(*table.c).where(create_filter_clauses(tables_hierarchy, table, uppercase_names))
+        )
     else:
         for database, schemas in tables_hierarchy.items():
-            table = _information_schema_table(f"{database}.{information_schema_table_name}", columns)
+            if database:
+                table = _information_schema_table(information_schema_table_name, columns, schema=database)
+            else:
+                view_schema, _, view = information_schema_table_name.rpartition(".")
+                table = _information_schema_table(view, columns, schema=view_schema or None)
             chosen = [*table.c]
-            if len(columns) <= ColumnIndex.DATABASE:
+            if database and len(columns) <= ColumnIndex.DATABASE:
+                # Without a database column the rows could not say which database they describe.
                 chosen.append(literal(database).label("table_database"))
             selects.append(
-                select(*chosen)
-                .select_from(table.from_clause)
-                .where(create_filter_clauses(schemas, table, uppercase_names))
+                select(*chosen).where(create_filter_clauses({None: schemas}, table, uppercase_names))
             )
     if not selects:
         return ""
-    statement = selects[0] if len(selects) == 1 else union_all(*selects)
-    compile_kwargs = {"literal_binds": True}
-    if sqlalchemy_engine is not None:
-        return str(statement.compile(sqlalchemy_engine, compile_kwargs=compile_kwargs))
-    return str(statement.compile(compile_kwargs=compile_kwargs))
+    statement = union_all(*selects) if len(selects) > 1 else selects[0]
+    return str(statement.compile(sqlalchemy_engine, compile_kwargs={"literal_binds": True}))

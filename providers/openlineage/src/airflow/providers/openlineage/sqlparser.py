@@ -27,7 +27,6 @@ connection may be used.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -328,12 +327,13 @@ class SQLParser:
         sqlalchemy_engine: Engine | None = None,
     ) -> str:
         """Group tables by database and schema and build the query that reads their columns."""
-        hierarchy: TablesHierarchy = defaultdict(lambda: defaultdict(list))
+        # Database and schema names are normalised; table names stay as the SQL wrote them (the
+        # query upper-cases them where the database stores names so).
+        hierarchy: TablesHierarchy = {}
         for table in tables:
             db = (table.database or database) if is_cross_db else None
-            hierarchy[normalize_name(db) if db else None][
-                normalize_name(table.schema) if table.schema else None
-            ].append(normalize_name(table.name))
+            schemas = hierarchy.setdefault(normalize_name(db) if db else None, {})
+            schemas.setdefault(normalize_name(table.schema) if table.schema else None, []).append(table.name)
         return _build_information_schema_query(
             columns=information_schema_columns,
             information_schema_table_name=information_schema_table,

@@ -51,8 +51,30 @@ def describe_event(event: object) -> str:
     return f"{event_type} event of job `{job}` (run {run_id})"
 
 
+def _event_tags(client: Client, event: object) -> dict[str, str | None]:
+    """``event_type`` and ``transport_type`` tags, as today's provider puts on its emit metrics."""
+    event_type = getattr(getattr(event, "eventType", None), "value", None)
+    transport = getattr(getattr(client, "transport", None), "kind", None)
+    return {
+        "event_type": event_type.lower() if isinstance(event_type, str) else None,
+        "transport_type": str(transport).lower() if transport else None,
+    }
+
+
+def _event_size(event: object) -> int | None:
+    from openlineage.client.serde import Serde
+
+    try:
+        return len(Serde.to_json(event).encode("utf-8"))
+    except Exception:  # noqa: BLE001 - a size is best effort; the send reports real errors
+        return None
+
+
 def send_event(client: Client, event: object) -> None:
-    """Send one event through the client, recording duration and outcome metrics."""
+    """Send one event through the client, recording duration, outcome and (metrics on) size."""
+    tags = _event_tags(client, event)
+    if metrics.enabled() and (size := _event_size(event)) is not None:
+        metrics.gauge("event.size", size, tags)
     started = time.monotonic()
     try:
         client.emit(event)
@@ -60,7 +82,9 @@ def send_event(client: Client, event: object) -> None:
         metrics.incr("emit.failed")
         raise
     finally:
-        metrics.timing("emit.duration", time.monotonic() - started)
+        elapsed = time.monotonic() - started
+        metrics.timing("emit.duration", elapsed)
+        metrics.timing("emit.attempts", elapsed, tags)
     metrics.incr("emit.success")
 
 

@@ -15,16 +15,21 @@
 # specific language governing permissions and limitations
 # under the License.
 """
-Metrics of the emission path, sent through Airflow's ``Stats`` (StatsD / OpenTelemetry).
+Metrics of the lineage path, sent through Airflow's ``Stats`` (StatsD / OpenTelemetry).
 
-Names, all prefixed ``ol.``: ``emit.success``, ``emit.failed``, ``emit.dropped``, ``emit.timeout``,
-``emit.worker_replaced``, ``spool.spooled``, ``spool.replayed``, ``spool.dropped.<reason>`` (counters),
-``spool.bytes`` (gauge) and ``emit.duration`` (timer). The docs' metrics reference lists
-what each counts. Reporting a metric never raises.
+Names, all prefixed ``ol.``. Those today's provider sends, under the same names and tags:
+``emit.attempts`` (timer per send; tags ``event_type``, ``transport_type``), ``emit.failed``
+(counter), ``extract`` (timer per extraction; tags ``event_type``, ``operator_name``) and
+``event.size`` (gauge, bytes of the serialised event; tags ``event_type``, ``transport_type``).
+This provider's own: ``emit.success``, ``emit.dropped``, ``emit.timeout``, ``emit.worker_replaced``,
+``spool.spooled``, ``spool.replayed``, ``spool.dropped.<reason>`` (counters), ``spool.bytes``
+(gauge) and ``emit.duration`` (timer). The docs' metrics reference lists what each counts.
+Reporting a metric never raises.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 _PREFIX = "ol."
@@ -41,28 +46,46 @@ def _stats() -> Any:
     return Stats
 
 
-def incr(name: str) -> None:
+@functools.cache
+def enabled() -> bool:
+    """True when Airflow sends metrics (StatsD or OpenTelemetry): only then is an event size measured."""
+    try:
+        from airflow.configuration import conf
+
+        return conf.getboolean("metrics", "statsd_on", fallback=False) or conf.getboolean(
+            "metrics", "otel_on", fallback=False
+        )
+    except Exception:  # noqa: BLE001 - metrics are best effort
+        return False
+
+
+def _tagged(tags: dict[str, str | None] | None) -> dict[str, Any]:
+    pruned = {key: value for key, value in (tags or {}).items() if value}
+    return {"tags": pruned} if pruned else {}
+
+
+def incr(name: str, tags: dict[str, str | None] | None = None) -> None:
     try:
         stats = _stats()
         if stats is not None:
-            stats.incr(_PREFIX + name)
+            stats.incr(_PREFIX + name, **_tagged(tags))
     except Exception:  # noqa: BLE001 - metrics are best effort
         pass
 
 
-def timing(name: str, seconds: float) -> None:
+def timing(name: str, seconds: float, tags: dict[str, str | None] | None = None) -> None:
     try:
         stats = _stats()
         if stats is not None:
-            stats.timing(_PREFIX + name, seconds * 1000)
+            stats.timing(_PREFIX + name, seconds * 1000, **_tagged(tags))
     except Exception:  # noqa: BLE001 - metrics are best effort
         pass
 
 
-def gauge(name: str, value: float) -> None:
+def gauge(name: str, value: float, tags: dict[str, str | None] | None = None) -> None:
     try:
         stats = _stats()
         if stats is not None:
-            stats.gauge(_PREFIX + name, value)
+            stats.gauge(_PREFIX + name, value, **_tagged(tags))
     except Exception:  # noqa: BLE001 - metrics are best effort
         pass

@@ -22,17 +22,23 @@ from typing import Any
 
 
 def unknown_operator_facet(task: Any, name: str | None = None) -> dict[str, Any]:
-    """``{"unknownSourceAttribute": ...}`` naming the operator class and its task description."""
+    """
+    ``{"unknownSourceAttribute": {...}}`` naming the operator class and its task description.
+
+    The facet is a plain dict (the attrs facet as ``attrs.asdict`` gives it), as today's provider
+    hands it over: code that reads or merges run facets gets the same type from both.
+    """
+    import attrs
+
     from airflow.providers.openlineage.airflow_description import describe_task
     from airflow.providers.openlineage.plugins.facets import (
         UnknownOperatorAttributeRunFacet,
         UnknownOperatorInstance,
     )
 
-    return {
-        "unknownSourceAttribute": UnknownOperatorAttributeRunFacet(
-            unknownItems=[
-                UnknownOperatorInstance(name=name or type(task).__name__, properties=describe_task(task))
-            ]
-        )
-    }
+    facet = UnknownOperatorAttributeRunFacet(
+        unknownItems=[
+            UnknownOperatorInstance(name=name or type(task).__name__, properties=describe_task(task))
+        ]
+    )
+    return {"unknownSourceAttribute": attrs.asdict(facet)}

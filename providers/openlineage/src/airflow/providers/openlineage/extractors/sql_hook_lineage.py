@@ -19,8 +19,9 @@ SQL that hooks reported to Airflow's hook-lineage collector, turned into lineage
 
 ``DbApiHook.run`` and friends (common.sql) report every statement they execute with
 ``send_sql_hook_lineage``. Each statement becomes a child ``QUERY`` job of the task
-(``<dag_id>.<task_id>.query.<n>``) with the datasets the SQL names; their union is also the task's
-own lineage when nothing better (an extractor, assets) gave any.
+(``<dag_id>.<task_id>.hll_query.<n>``, named as by today's provider from 2.21.0; ``query`` before)
+with the datasets the SQL names; their union is also the task's own lineage when nothing better (an
+extractor, assets) gave any.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def sql_extras_lineage(
         events.extend(
             build_query_events(
                 task_instance,
-                job_name=f"{get_job_name(task_instance)}.query.{number}",
+                job_name=f"{get_job_name(task_instance)}.hll_query.{number}",
                 inputs=lineage.inputs,
                 outputs=lineage.outputs,
                 run_facets=run_facets,

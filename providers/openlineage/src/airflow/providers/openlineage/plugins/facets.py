@@ -51,9 +51,10 @@ class AirflowMappedTaskRunFacet(_AirflowRunFacetBase):
     @classmethod
     def from_task_instance(cls, task_instance: Any) -> AirflowMappedTaskRunFacet:
         from airflow.providers.openlineage.run_ids import get_fully_qualified_class_name
+        from airflow.providers.openlineage.task_position import get_task_instance_map_index
 
         return cls(
-            mapIndex=task_instance.map_index,
+            mapIndex=get_task_instance_map_index(task_instance),
             operatorClass=get_fully_qualified_class_name(task_instance.task),
         )
 

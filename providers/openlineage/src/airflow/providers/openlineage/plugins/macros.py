@@ -27,13 +27,16 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.openlineage import conf
-from airflow.providers.openlineage.events import TaskRunIdentity, get_dag_run_from_ti
+from airflow.providers.openlineage.events import get_dag_run_from_ti
 from airflow.providers.openlineage.run_ids import (
-    build_dag_run_ol_run_id,
     get_dag_run_logical_date,
     get_job_name,
     get_root_information_from_dagrun_conf,
     safe_getattr,
+)
+from airflow.providers.openlineage.task_position import (
+    get_regional_task_instance_run_id,
+    get_task_instance_map_index,
 )
 
 
@@ -61,8 +64,17 @@ def lineage_job_name(task_instance: Any) -> str:
 
 
 def lineage_run_id(task_instance: Any) -> str:
-    """The task attempt's OpenLineage run id."""
-    return TaskRunIdentity(task_instance, get_dag_run_from_ti(task_instance)).run_id
+    """The task attempt's OpenLineage run id (the one its own events carry)."""
+    # Built through OpenLineageAdapter's public builder, as today's provider does: callers patch it.
+    from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
+
+    return get_regional_task_instance_run_id(task_instance) or OpenLineageAdapter.build_task_instance_run_id(
+        dag_id=task_instance.dag_id,
+        task_id=task_instance.task_id,
+        try_number=task_instance.try_number,
+        logical_date=_get_logical_date(task_instance),
+        map_index=get_task_instance_map_index(task_instance),
+    )
 
 
 def lineage_parent_id(task_instance: Any) -> str:
@@ -79,7 +91,9 @@ def lineage_root_run_id(task_instance: Any) -> str:
     root = _root(task_instance)
     if root:
         return root["root_parent_run_id"]
-    return build_dag_run_ol_run_id(
+    from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
+
+    return OpenLineageAdapter.build_dag_run_id(
         dag_id=task_instance.dag_id,
         logical_date=_get_logical_date(task_instance),
         clear_number=_get_dag_run_clear_number(task_instance),

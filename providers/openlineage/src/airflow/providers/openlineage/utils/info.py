@@ -55,6 +55,13 @@ class InfoJsonEncodable(dict):
     def __init__(self, obj: Any) -> None:
         super().__init__(self._describe(obj))
 
+    def __getattr__(self, name: str) -> Any:
+        """Each field is an attribute too (``DagInfo(dag).timetable``), as with today's provider."""
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"{type(self).__name__} has no field {name!r}") from None
+
     def _describe(self, obj: Any) -> dict[str, Any]:
         if self.includes and self.excludes:
             raise ValueError(f"{type(self).__name__}: use includes or excludes, not both")
@@ -104,12 +111,14 @@ class DagRunInfo(InfoJsonEncodable):
         "dag_bundle_version": lambda run: DagRunInfo.dag_version_info(run, "bundle_version"),
         "dag_version_id": lambda run: DagRunInfo.dag_version_info(run, "version_id"),
         "dag_version_number": lambda run: DagRunInfo.dag_version_info(run, "version_number"),
+        "dag_version_data": lambda run: DagRunInfo.dag_version_info(run, "version_data"),
     }
     _VERSION_KEYS: ClassVar[dict[str, str]] = {
         "bundle_name": "dag_bundle_name",
         "bundle_version": "dag_bundle_version",
         "version_id": "dag_version_id",
         "version_number": "dag_version_number",
+        "version_data": "dag_version_data",  # Airflow 3.3+
     }
 
     @classmethod
@@ -118,7 +127,7 @@ class DagRunInfo(InfoJsonEncodable):
 
     @classmethod
     def dag_version_info(cls, dagrun: Any, key: str) -> Any:
-        """One of ``bundle_name``, ``bundle_version``, ``version_id``, ``version_number`` of the run's DAG."""
+        """``bundle_name``, ``bundle_version``, ``version_id``, ``version_number`` or ``version_data``."""
         if key not in cls._VERSION_KEYS:
             raise ValueError(f"Unsupported key: {key}")
         return described.describe_dag_version(safe_getattr(dagrun, "dag_versions")).get(

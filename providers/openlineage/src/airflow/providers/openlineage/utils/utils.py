@@ -57,6 +57,12 @@ from airflow.providers.openlineage.run_ids import (
     is_valid_uuid,
     safe_getattr,
 )
+from airflow.providers.openlineage.task_position import (
+    TaskInstancePosition,
+    get_orm_task_instance_positions,
+    get_regional_task_instance_run_id,
+    get_task_instance_map_index,
+)
 from airflow.providers.openlineage.utils.imports import try_import_from_string
 from airflow.providers.openlineage.utils.info import (
     AssetInfo,
@@ -103,6 +109,7 @@ __all__ = [
     "TaskInfo",
     "TaskInfoComplete",
     "TaskInstanceInfo",
+    "TaskInstancePosition",
     "build_dag_run_ol_run_id",
     "build_task_event_job_facets",
     "build_task_event_run_facets",
@@ -122,12 +129,15 @@ __all__ = [
     "get_job_name",
     "get_operator_class",
     "get_operator_provider_version",
+    "get_orm_task_instance_positions",
     "get_parent_information_from_dagrun_conf",
     "get_processing_engine_facet",
+    "get_regional_task_instance_run_id",
     "get_root_information_from_dagrun_conf",
     "get_runtime_outlet_assets",
     "get_task_documentation",
     "get_task_instance_from_context",
+    "get_task_instance_map_index",
     "get_task_parent_run_facet",
     "get_unknown_source_attribute_run_facet",
     "get_user_provided_run_facets",
