@@ -10,7 +10,7 @@ DOCS_DIR = Path(__file__).parent
 PROVIDER_YAML = DOCS_DIR.parent / "provider.yaml"
 
 project = "apache-airflow-providers-openlineage"
-release = version = "2.21.0"
+release = version = "2.22.0"
 extensions: list[str] = []
 exclude_patterns = ["_build"]
 html_theme = "alabaster"

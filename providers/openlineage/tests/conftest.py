@@ -131,5 +131,7 @@ def wheel(tmp_path_factory) -> Path:
         capture_output=True,
         timeout=300,
     )
-    (built,) = out.glob("apache_airflow_providers_openlineage-2.21.0-*.whl")
+    from airflow.providers.openlineage import __version__
+
+    (built,) = out.glob(f"apache_airflow_providers_openlineage-{__version__}-*.whl")
     return built

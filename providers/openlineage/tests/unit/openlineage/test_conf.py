@@ -41,9 +41,7 @@ def test_bad_value_warns_once_and_falls_back(monkeypatch, caplog, option, value,
     monkeypatch.setenv(f"AIRFLOW__OPENLINEAGE__{option}", value)
     with caplog.at_level(logging.WARNING, logger="airflow.providers.openlineage.conf"):
         assert accessor() == expected
-        assert accessor() == expected
-        conf._memoised[0].cache_clear()  # even a re-read does not repeat the line
-        assert accessor() == expected
+        assert accessor() == expected  # read again (nothing is cached under pytest): no second line
     lines = _warnings(caplog)
     assert len(lines) == 1, lines
     assert f"[openlineage] {option.lower()}" in lines[0]
@@ -101,3 +99,31 @@ def test_unimportable_extractor_warns_once(monkeypatch, caplog):
     lines = [line for line in _warnings(caplog) if "no.such.module.Extractor" in line]
     assert len(lines) == 1
     assert "[openlineage] extractors" in lines[0]
+
+
+def test_values_are_read_afresh_under_pytest_and_memoised_elsewhere(monkeypatch):
+    """Tests (ours and other providers') see a changed option at once; a real process reads it once."""
+    import os
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__NAMESPACE", "first")
+    assert conf.namespace() == "first"
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__NAMESPACE", "second")
+    assert conf.namespace() == "second"
+
+    program = (
+        "import os\n"
+        "from airflow.providers.openlineage import conf\n"
+        "os.environ['AIRFLOW__OPENLINEAGE__NAMESPACE'] = 'first'\n"
+        "print(conf.namespace())\n"
+        "os.environ['AIRFLOW__OPENLINEAGE__NAMESPACE'] = 'second'\n"
+        "print(conf.namespace())\n"
+        "conf.clear_cache()\n"
+        "print(conf.namespace())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTEST_VERSION"}
+    out = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120, check=True
+    ).stdout.split()
+    assert out == ["first", "first", "second"]

@@ -113,6 +113,15 @@ def test_legacy_options_translate(monkeypatch):
     assert ep.resolve_task_emission_policy(BashOperator(), "d", "t").emit is True
 
 
+def test_legacy_options_give_a_deprecation_warning_naming_them(monkeypatch):
+    from airflow.exceptions import AirflowProviderDeprecationWarning
+
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__DISABLED_FOR_OPERATORS", BASH)
+    for _ in range(2):  # under pytest (nothing cached) every resolution warns, as with today's provider
+        with pytest.warns(AirflowProviderDeprecationWarning, match="disabled_for_operators"):
+            ep.resolve_task_emission_policy(BashOperator(), "d", "t")
+
+
 def test_errors_give_defaults(monkeypatch):
     monkeypatch.setattr(ep, "configured_rules", lambda: 1 / 0)
     assert ep.resolve_task_emission_policy(BashOperator(), "d", "t") == ep.EmissionPolicy.defaults()

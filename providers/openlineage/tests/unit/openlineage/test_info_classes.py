@@ -13,6 +13,7 @@ from airflow.providers.openlineage.airflow_description import describe_dag, desc
 from airflow.providers.openlineage.utils.utils import (
     AssetInfo,
     DagInfo,
+    DagRunInfo,
     InfoJsonEncodable,
     OpenLineageRedactor,
     TaskInfo,
@@ -67,6 +68,45 @@ def test_airflow_objects_give_what_the_events_carry():
     assert TaskInfo(task) == describe_task(task)
     assert TaskInfoComplete(task) == describe_task(task, include_full_task_info=True)
     assert "s3://b/k" in TaskInfo(task)["outlets"]
+    # Every field is an attribute too, as with today's provider's Info classes.
+    assert DagInfo(dag).timetable == DagInfo(dag)["timetable"]
+    with pytest.raises(AttributeError):
+        _ = TaskInfo(task).no_such_field
+
+
+def test_inlets_and_outlets_are_also_real_json_lists():
+    """2.21.0 adds ``inlets_list`` / ``outlets_list``: the string forms cannot be parsed reliably."""
+    import decimal
+    import json
+
+    extra = {"quote": "it's", "flag": True, "amount": decimal.Decimal("1.5"), "password": "hunter2"}
+    with DAG("lists_dag", schedule=None, start_date=WHEN):
+        task = EmptyOperator(
+            task_id="t", inlets=[Asset("s3://b/in", extra=extra)], outlets=[Asset("s3://b/out")]
+        )
+    info = TaskInfo(task)
+    assert isinstance(info["inlets"], str)
+    assert isinstance(info["outlets"], str)
+    assert info["outlets_list"] == [{"uri": "s3://b/out", "extra": {}, "type": "asset"}]
+    (inlet,) = info["inlets_list"]
+    assert inlet["extra"]["quote"] == "it's"
+    assert inlet["extra"]["flag"] is True
+    assert inlet["extra"]["amount"] == "1.5"
+    assert inlet["extra"]["password"] == "***"  # masked as in the string form
+    assert "hunter2" not in info["inlets"]
+    json.dumps(info)  # the whole description stays JSON
+    assert TaskInfoComplete(task)["inlets_list"] == info["inlets_list"]
+
+
+def test_dag_run_info_gives_the_dag_versions_data():
+    version = SimpleNamespace(
+        bundle_name="b", bundle_version="v1", id="x", version_number=3, version_data={"k": 1}
+    )
+    run = SimpleNamespace(dag_versions=[version])
+    assert DagRunInfo.dag_version_info(run, "version_data") == {"k": 1}
+    assert DagRunInfo.dag_version_info(run, "version_number") == 3
+    with pytest.raises(ValueError, match="Unsupported"):
+        DagRunInfo.dag_version_info(run, "nope")
 
 
 def test_asset_info_names_its_type_and_alias():

@@ -53,3 +53,19 @@ def test_run_facets_name_the_parent_and_describe_the_task():
     assert facets["airflow"].task["task_id"] == "t"
     assert facets["nominalTime"].nominalStartTime == WHEN.isoformat()
     assert facets["processing_engine"].name == "Airflow"
+
+
+def test_unknown_source_attribute_is_a_plain_dict_as_today():
+    from openlineage.client.serde import Serde
+
+    from airflow.providers.openlineage.utils.utils import get_unknown_source_attribute_run_facet
+
+    _, task = _dag_and_task()
+    facet = get_unknown_source_attribute_run_facet(task)["unknownSourceAttribute"]
+    assert isinstance(facet, dict)
+    (item,) = facet["unknownItems"]
+    assert item["name"] == "EmptyOperator"
+    assert item["type"] == "operator"
+    assert item["properties"]["task_id"] == "t"
+    assert facet["_producer"].startswith("https://github.com/apache/airflow")
+    assert Serde.to_dict({"facet": facet})["facet"]["unknownItems"][0]["name"] == "EmptyOperator"

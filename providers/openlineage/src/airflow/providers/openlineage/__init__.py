@@ -22,7 +22,7 @@ from packaging.version import Version
 
 __all__ = ["__version__"]
 
-__version__ = "2.21.0"
+__version__ = "2.22.0"
 
 _MIN_AIRFLOW = "3.1.0"
 

@@ -50,10 +50,26 @@ _warned: set[tuple[str, str]] = set()
 
 
 def _memoise(func: Callable[..., _T]) -> Callable[..., _T]:
-    """Cache an accessor for the process lifetime and register it with :func:`clear_cache`."""
+    """
+    Cache an accessor for the process lifetime and register it with :func:`clear_cache`.
+
+    Under pytest nothing is cached (as with today's provider): a test that changes an option, by
+    ``conf_vars`` or the environment, is seen at once, by this provider's tests and other providers'.
+    """
+    if os.getenv("PYTEST_VERSION"):
+        return _uncached(func)
     cached = functools.cache(func)
     _memoised.append(cached)
     return cached
+
+
+def _uncached(func: Callable[..., _T]) -> Callable[..., _T]:
+    @functools.wraps(func)
+    def read(*args: Any, **kwargs: Any) -> _T:
+        return func(*args, **kwargs)
+
+    read.cache_clear = lambda: None  # type: ignore[attr-defined]
+    return read
 
 
 def _identity(func: Callable[..., _T]) -> Callable[..., _T]:

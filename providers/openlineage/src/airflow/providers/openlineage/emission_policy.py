@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import re
 import warnings
 from collections.abc import Iterable
@@ -211,12 +212,12 @@ def parse_rules(raw_rules: Iterable[Any]) -> list[Rule]:
     return rules
 
 
-_deprecation_warned = False
+#: The sets of deprecated options already warned about in this process.
+_deprecation_warned: set[tuple[str, ...]] = set()
 
 
 def legacy_rules() -> list[Rule]:
     """Rules equivalent to the deprecated options (selective_enable is handled per object)."""
-    global _deprecation_warned
     rules = [
         Rule(scope={SCOPE_OPERATOR: op}, controls={EMIT: False}, legacy=True)
         for op in sorted(conf.disabled_operators())
@@ -230,8 +231,9 @@ def legacy_rules() -> list[Rule]:
         translated.append("include_full_task_info")
     if conf.selective_enable():
         translated.append("selective_enable")
-    if translated and not _deprecation_warned:
-        _deprecation_warned = True
+    # Once per process and set of options (every time under pytest, where nothing is cached).
+    if translated and (os.getenv("PYTEST_VERSION") or tuple(translated) not in _deprecation_warned):
+        _deprecation_warned.add(tuple(translated))
         from airflow.exceptions import AirflowProviderDeprecationWarning
 
         warnings.warn(

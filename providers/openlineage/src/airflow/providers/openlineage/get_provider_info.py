@@ -148,14 +148,14 @@ def get_provider_info():
                         "type": "string",
                         "example": "/var/lib/airflow/openlineage-spool",
                         "default": "",
-                        "version_added": "2.21.0",
+                        "version_added": "2.22.0",
                     },
                     "spool_max_size_mb": {
                         "description": "Most megabytes the spool may hold. When an event does not fit, the oldest spooled events are\nremoved to make room (one warning, counted in `ol.spool.dropped.full`). A value that is not\nan integer of at least 1 is logged once and the default is used.\n",
                         "type": "integer",
                         "example": None,
                         "default": "256",
-                        "version_added": "2.21.0",
+                        "version_added": "2.22.0",
                     },
                     "include_full_task_info": {
                         "description": "Deprecated: use `emission_policy` with `include_full_task_info: true` instead.\nWhen true, the `airflow` run facet carries every attribute of the operator.\n",

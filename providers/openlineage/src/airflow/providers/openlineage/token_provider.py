@@ -56,6 +56,8 @@ class AirflowConnectionConfigProvider:
     """Read a whole OpenLineage client configuration from a connection's ``extra`` JSON."""
 
     def __init__(self, conn_id: str) -> None:
+        if not conn_id:
+            raise OpenLineageAirflowConnectionConfigError("[openlineage] config_conn_id names no connection")
         self.conn_id = conn_id
 
     def get_config(self) -> dict[str, Any]:
@@ -76,14 +78,14 @@ class AirflowConnectionTokenProvider:
     def __init__(self, config: dict[str, Any], default_conn_id: str | None = None) -> None:
         self.conn_id = config.get("conn_id") or default_conn_id
         self.extra_key = config.get("extra_key")
-
-    def get_api_key(self) -> str:
         if not self.conn_id:
             msg = (
                 f"Auth type `{AIRFLOW_CONNECTION_API_KEY_AUTH_TYPE}` needs `conn_id` "
                 "(or [openlineage] config_conn_id)"
             )
             raise OpenLineageAirflowConnectionAuthError(msg)
+
+    def get_api_key(self) -> str:
         conn = get_connection(self.conn_id)
         password = (conn.password or "").strip()
         if password:
