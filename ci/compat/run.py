@@ -138,7 +138,9 @@ def main() -> int:
     results: dict[str, dict[Path, Outcomes]] = {}
     for build in builds:
         _install(args.python, build)
-        results[build] = {d: _run_tests(args.python, d, files, args.airflow_home) for d, files in plan.items()}
+        results[build] = {
+            d: _run_tests(args.python, d, files, args.airflow_home) for d, files in plan.items()
+        }
 
     label = {build: build.rsplit("==", 1)[-1] if "==" in build else "ours" for build in builds}
     header = ["provider", "files", "tests", *(f"pass {label[b]}" for b in builds), "regressions"]
@@ -164,7 +166,7 @@ def main() -> int:
         )
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
-        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths)))
+        print(" | ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
     if regressions:
         print("\npass with a reference build, not with ours:")
         print("\n".join(f"  {r}" for r in regressions))
