@@ -3,11 +3,12 @@
 #   1. lint, generated-file sync, docs (-W)
 #   2. Airflow 3.3.2 / Python 3.11: unit, end-to-end (LocalExecutor, and CeleryExecutor with a real
 #      Redis), the slow set (tests marked ``slow``: fault matrices run once, here), packaging
-#   3. the differential harness against 2.20.3 (Airflow 3.3.2)
+#   3. the differential harness against 2.20.3 and 2.21.0rc1 (Airflow 3.3.2)
+#   3b. other providers' OpenLineage unit tests (PyPI sdists) against 2.20.3, 2.21.0rc1 and ours
 #   4. Airflow 3.3.2 / Python 3.12: unit and the real-supervisor subset, DeprecationWarning visible
 #   5. Airflow 3.2.2 / Python 3.11: unit and the real-supervisor subset
 #   6. Airflow 3.1.8 / Python 3.11: unit and end-to-end but the slow set
-# 1, 3 and the unit tests of 2, 4, 5, 6 run side by side first; the end-to-end parts after, one at a time.
+# 1, 3, 3b and the unit tests of 2, 4, 5, 6 run side by side first; the end-to-end parts after, one at a time.
 # Installs what it needs (uv, pinned venvs, Debian's redis-server). Extra arguments go to every
 # pytest lane.
 set -euo pipefail
@@ -62,8 +63,9 @@ lint_and_docs() {
 unit=(providers/openlineage/tests/unit)
 
 job lint-docs lint_and_docs
-job differential bash -c 'echo "=== differential harness: the corpus through 2.20.3 and ours, no undocumented difference"; exec bash bench/differential.sh --json "$0"' \
+job differential bash -c 'echo "=== differential harness: the corpus through 2.20.3, 2.21.0rc1 and ours, no undocumented difference"; exec bash bench/differential.sh --json "$0"' \
   "${TMPDIR:-/tmp}/ol-differential.json"
+job provider-compat bash -c 'echo "=== other providers: their OpenLineage tests that pass with 2.20.3 or 2.21.0rc1 pass with ours"; exec bash ci/compat/run.sh'
 job unit-3.3.2 "$venv33/bin/python" -m pytest -p no:cacheprovider "${unit[@]}" "$@"
 job unit-3.3.2-py3.12 "$venv312/bin/python" -m pytest -p no:cacheprovider -W "default::DeprecationWarning" "${unit[@]}" "$@"
 job unit-3.2.2 "$venv32/bin/python" -m pytest -p no:cacheprovider "${unit[@]}" "$@"

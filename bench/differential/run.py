@@ -1,5 +1,6 @@
 """
-Differential harness: the same DAG corpus through today's provider (2.20.3) and ours, event by event.
+Differential harness: the same DAG corpus through today's provider (2.20.3 and 2.21.0rc1) and ours,
+event by event.
 
 Each provider gets its own Airflow home on the same pinned Airflow, a real api-server, scheduler and
 triggerer (LocalExecutor, tasks under the real Task SDK supervisor), and an HTTP receiver on
@@ -7,11 +8,13 @@ triggerer (LocalExecutor, tasks under the real Task SDK supervisor), and an HTTP
 data intervals and nominal times are the same on both sides. Events are matched by job, event type
 and run id, normalised (times, pids, hosts, ports, producer and versions), and compared value by
 value. The table lists each differing path once with how often it differs and one example;
-``allowed.json`` documents the deliberate differences, and the exit status is 1 when any other
-difference shows.
+``allowed.json`` documents the deliberate differences (a rule with ``against`` applies to that
+reference build only), and the exit status is 1 when any other difference shows against any of
+the reference builds.
 
-Usage (``bench/differential.sh`` builds both venvs and calls this):
-    python bench/differential/run.py --ours VENV --upstream VENV [--json OUT] [--dags diff_docs,...]
+Usage (``bench/differential.sh`` builds the venvs and calls this; ``--upstream`` repeats):
+    python bench/differential/run.py --ours VENV --upstream VENV [--upstream VENV] [--json OUT]
+        [--dags diff_docs,...]
 """
 
 from __future__ import annotations
@@ -228,7 +231,7 @@ def keyed(events: list[dict[str, Any]]) -> dict[tuple[str, str, str, int], dict[
         else:
             normal = normalise(event)
         run_id = event.get("run", {}).get("runId", "-")
-        if ".query." in event["job"]["name"]:
+        if ".query." in event["job"]["name"] or ".hll_query." in event["job"]["name"]:
             run_id = "<query run>"  # SQL child events get a new run id per query in both providers
             normal["run"]["runId"] = run_id
         key = (event["job"]["name"], event.get("eventType", "-"), run_id)
@@ -300,8 +303,10 @@ def _record(path: str, kind: str, job: str, event_type: str, upstream: Any, ours
 # -- allow-list and report ---------------------------------------------------------------------
 
 
-def load_allowed() -> list[dict[str, str]]:
-    return json.loads(ALLOWED.read_text())["allowed"]
+def load_allowed(reference: str) -> list[dict[str, str]]:
+    """The documented differences that apply against ``reference`` (a provider version)."""
+    rules = json.loads(ALLOWED.read_text())["allowed"]
+    return [rule for rule in rules if rule.get("against", reference) == reference]
 
 
 def is_allowed(record: dict[str, Any], allowed: list[dict[str, str]]) -> dict[str, str] | None:
@@ -337,9 +342,11 @@ def summarise(records: list[dict[str, Any]], allowed: list[dict[str, str]]) -> l
     return sorted(rows.values(), key=lambda r: (r["allowed"] is not None, r["path"], r["kind"]))
 
 
-def print_report(results: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    for side in ("upstream", "ours"):
-        run = results[side]
+def print_report(
+    reference: str, upstream: dict[str, Any], ours: dict[str, Any], rows: list[dict[str, Any]]
+) -> None:
+    print(f"\n===== against {reference} =====")
+    for side, run in ((reference, upstream), ("ours", ours)):
         failed = sorted(d for d, s in run["states"].items() if s != "success")
         print(
             f"{side:9s}: {len(run['dags'])} DAGs, {len(run['events'])} events, {run['seconds']} s; "
@@ -360,9 +367,33 @@ def print_report(results: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     total = sum(r["count"] for r in rows)
     print()
     print(
-        f"{len(rows)} differing paths ({total} differences); {len(rows) - len(undocumented)} documented in "
-        f"allowed.json, {len(undocumented)} undocumented"
+        f"{reference}: {len(rows)} differing paths ({total} differences); {len(rows) - len(undocumented)} "
+        f"documented in allowed.json, {len(undocumented)} undocumented"
     )
+
+
+def provider_version(venv: Path) -> str:
+    """The OpenLineage provider version installed in ``venv`` (the reference's label)."""
+    program = "import importlib.metadata as m; print(m.version('apache-airflow-providers-openlineage'))"
+    return subprocess.run(
+        [str(venv / "bin" / "python"), "-c", program], check=True, capture_output=True, text=True, timeout=120
+    ).stdout.strip()
+
+
+def judge(
+    reference: str, upstream: dict[str, Any], ours: dict[str, Any]
+) -> tuple[list[dict[str, Any]], bool]:
+    """The report rows against one reference build, and whether anything undocumented differs."""
+    rows = summarise(compare(upstream["events"], ours["events"]), load_allowed(reference))
+    print_report(reference, upstream, ours, rows)
+    bad = any(not r["allowed"] for r in rows)
+    if upstream["states"] != ours["states"]:
+        print("DAG-run states differ between the providers:", upstream["states"], ours["states"])
+        bad = True
+    if sorted(map(tuple, ours["other_runs"])) != sorted(map(tuple, upstream["other_runs"])):
+        print("the scheduler's own DAG runs differ:", upstream["other_runs"], ours["other_runs"])
+        bad = True
+    return rows, bad
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -370,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--ours", type=Path, required=True)
-    parser.add_argument("--upstream", type=Path, required=True)
+    parser.add_argument("--upstream", type=Path, action="append", required=True, help="a reference venv")
     parser.add_argument("--dags", help="comma-separated DAG ids (default: the whole corpus)")
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "differential.json")
     parser.add_argument("--timeout", type=float, default=900.0)
@@ -384,35 +415,23 @@ def main(argv: list[str] | None = None) -> int:
         results = {
             "logical_date": LOGICAL_DATE,
             "when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "upstream": run_corpus("upstream", args.upstream, dag_ids, args.timeout),
+            "upstream": {},
             "ours": run_corpus("ours", args.ours, dag_ids, args.timeout),
         }
-    records = compare(results["upstream"]["events"], results["ours"]["events"])
-    rows = summarise(records, load_allowed())
-    results["rows"] = rows
-    print_report(results, rows)
+        for venv in args.upstream:
+            reference = provider_version(venv)
+            results["upstream"][reference] = run_corpus(f"upstream-{reference}", venv, dag_ids, args.timeout)
+    failed = False
+    results["rows"] = {}
+    for reference, upstream in results["upstream"].items():
+        rows, bad = judge(reference, upstream, results["ours"])
+        results["rows"][reference] = rows
+        failed = failed or bad
     if not args.report:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(results, indent=1, default=str))
         print(f"saved {args.json}")
-    problems = [r for r in rows if not r["allowed"]]
-    states_differ = results["upstream"]["states"] != results["ours"]["states"]
-    if states_differ:
-        print(
-            "DAG-run states differ between the providers:",
-            results["upstream"]["states"],
-            results["ours"]["states"],
-        )
-    runs_differ = sorted(map(tuple, results["ours"]["other_runs"])) != sorted(
-        map(tuple, results["upstream"]["other_runs"])
-    )
-    if runs_differ:
-        print(
-            "the scheduler's own DAG runs differ:",
-            results["upstream"]["other_runs"],
-            results["ours"]["other_runs"],
-        )
-    return 1 if problems or states_differ or runs_differ else 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """
-Every public name of today's provider (2.20.3), read from its wheel, exists here.
+Every public name of today's provider (2.20.3, and its release candidate 2.21.0rc1), read from its
+wheels, exists here.
 
 The wheel is unpacked without its dependencies and read with ``ast`` (see ``upstream_names.py``);
 the names are then looked up on this provider. Any name missing here fails the test, except the
@@ -23,9 +24,9 @@ NOT_INTERFACE = {
 }
 
 
-@pytest.fixture(scope="module")
-def upstream_site(tmp_path_factory):
-    site = tmp_path_factory.mktemp("upstream-2.20.3")
+@pytest.fixture(scope="module", params=["2.20.3", "2.21.0rc1"])
+def upstream_site(request, tmp_path_factory):
+    site = tmp_path_factory.mktemp(f"upstream-{request.param}")
     subprocess.run(
         [
             UV,
@@ -35,7 +36,7 @@ def upstream_site(tmp_path_factory):
             "--no-deps",
             "--target",
             str(site),
-            "apache-airflow-providers-openlineage==2.20.3",
+            f"apache-airflow-providers-openlineage=={request.param}",
         ],
         check=True,
         timeout=240,
