@@ -164,21 +164,25 @@ def get_runtime_outlet_assets(task_instance: Any) -> list[tuple[Any, Any]]:
         outlet_events = template_context(task_instance).get("outlet_events")
     except Exception:  # noqa: BLE001 - no runtime context (not a running task)
         return []
+    if outlet_events is None:
+        return []
     found: list[tuple[Any, Any]] = []
-    for key, accessor in (getattr(outlet_events, "_dict", None) or {}).items():
+    # The mapping protocol (iterating gives the assets and aliases written to, indexing their
+    # accessors), as Airflow documents ``outlet_events``: no private attribute is read.
+    for key in list(outlet_events):
         try:
-            found.extend(_runtime_outlets_of(key, accessor))
+            found.extend(_runtime_outlets_of(key, outlet_events[key]))
         except Exception as err:  # noqa: BLE001 - one odd outlet event costs only itself
             log.debug("OpenLineage could not read a runtime outlet event: %s", err)
     return found
 
 
 def _runtime_outlets_of(key: Any, accessor: Any) -> list[tuple[Any, Any]]:
-    """The runtime outlets behind one ``outlet_events`` entry (keyed by an asset or alias unique key)."""
-    from airflow.sdk import Asset
+    """The runtime outlets behind one ``outlet_events`` entry (an asset or an alias, or their unique keys)."""
+    from airflow.sdk import Asset, AssetAlias
 
-    if hasattr(key, "to_asset_alias"):
-        alias = key.to_asset_alias()
+    if isinstance(key, AssetAlias) or hasattr(key, "to_asset_alias"):
+        alias = key if isinstance(key, AssetAlias) else key.to_asset_alias()
         pairs = []
         for event in getattr(accessor, "asset_alias_events", None) or []:
             extra = {
@@ -189,7 +193,7 @@ def _runtime_outlets_of(key: Any, accessor: Any) -> list[tuple[Any, Any]]:
             pairs.append((Asset(name=dest.name, uri=dest.uri, extra=extra), alias))
         return pairs
     extra = getattr(accessor, "extra", None) or {}
-    if extra and hasattr(key, "to_asset"):
-        asset = key.to_asset()
+    if extra and (isinstance(key, Asset) or hasattr(key, "to_asset")):
+        asset = key if isinstance(key, Asset) else key.to_asset()
         return [(Asset(name=asset.name, uri=asset.uri, extra=dict(extra)), None)]
     return []
