@@ -69,6 +69,19 @@ class Receiver:
                         pass
                 self._reply(200)
 
+            def do_GET(self) -> None:
+                """``GET /events``: every event received so far, as a JSON list (for checkers in tasks)."""
+                if self.path.rstrip("/") != "/events":
+                    self._reply(404)
+                    return
+                with receiver._lock:
+                    body = json.dumps(receiver.events).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
             def _reply(self, status: int) -> None:
                 self.send_response(status)
                 self.send_header("Content-Length", "0")

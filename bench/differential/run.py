@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -131,53 +132,80 @@ def lineage_env(receiver: Receiver, sqlite_path: Path) -> dict[str, str]:
     }
 
 
-def run_corpus(label: str, venv: Path, dag_ids: list[str] | None, timeout: float) -> dict[str, Any]:
-    """Run the corpus through one provider; returns its events and the DAG runs' final states."""
+def run_corpus(
+    label: str,
+    venv: Path,
+    dag_ids: list[str] | None,
+    timeout: float,
+    *,
+    dags_dir: Path = DAGS,
+    prefix: str = "diff_",
+    env_for: Callable[[Receiver, Path], dict[str, str]] | None = None,
+    collect: Callable[[AirflowEnv], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """
+    Run a corpus (every DAG of ``dags_dir`` whose id starts with ``prefix``) through one provider
+    under a real scheduler; returns its events (in arrival order), the DAG runs' final states and
+    what ``collect`` reads from the Airflow home before it is removed.
+    """
     started = time.monotonic()
     work = Path(tempfile.mkdtemp(prefix=f"ol-diff-{label}-"))
-    with (
-        Receiver() as receiver,
-        AirflowEnv(
-            DAGS, env=lineage_env(receiver, work / "corpus.db"), airflow_bin=str(venv / "bin" / "airflow")
-        ) as env,
-    ):
-        env.start_api_server()
-        parsed = env.run(["dags", "reserialize"], timeout=300)
-        known = sorted(row[0] for row in env.query("SELECT dag_id FROM dag WHERE dag_id LIKE 'diff_%'"))
-        if parsed.returncode != 0 or not known:
-            raise RuntimeError(f"the corpus did not parse under {label}:\n{parsed.stdout[-3000:]}")
-        wanted = [d for d in known if dag_ids is None or d in dag_ids]
-        env.query("UPDATE dag SET is_paused = 0 WHERE dag_id LIKE 'diff_%'")
-        subprocess.run(
-            [str(venv / "bin" / "python"), "-c", TRIGGER, LOGICAL_DATE, RUN_ID]
-            + [d for d in wanted if d not in ASSET_TRIGGERED],
-            env=env.env,
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        scheduler = env._spawn(["scheduler"], "scheduler.log")
-        env._spawn(["triggerer"], "triggerer.log")
-        end = time.monotonic() + timeout
-        states: dict[str, str] = {}
-        while time.monotonic() < end:
-            states = dict(
-                env.query(
-                    "SELECT dag_id, state FROM dag_run WHERE run_id = ? OR run_type = 'asset_triggered'",
-                    (RUN_ID,),
-                )
+    with Receiver() as receiver:
+        airflow_env = (env_for or lineage_env)(receiver, work / "corpus.db")
+        with AirflowEnv(dags_dir, env=airflow_env, airflow_bin=str(venv / "bin" / "airflow")) as env:
+            return _run_in(env, receiver, label, venv, dag_ids, timeout, prefix, started, collect)
+
+
+def _run_in(
+    env: AirflowEnv,
+    receiver: Receiver,
+    label: str,
+    venv: Path,
+    dag_ids: list[str] | None,
+    timeout: float,
+    prefix: str,
+    started: float,
+    collect: Callable[[AirflowEnv], dict[str, Any]] | None,
+) -> dict[str, Any]:
+    env.start_api_server()
+    parsed = env.run(["dags", "reserialize"], timeout=300)
+    known = sorted(row[0] for row in env.query("SELECT dag_id FROM dag WHERE dag_id LIKE ?", (f"{prefix}%",)))
+    if parsed.returncode != 0 or not known:
+        raise RuntimeError(f"the corpus did not parse under {label}:\n{parsed.stdout[-3000:]}")
+    wanted = [d for d in known if dag_ids is None or d in dag_ids]
+    env.query("UPDATE dag SET is_paused = 0 WHERE dag_id LIKE ?", (f"{prefix}%",))
+    subprocess.run(
+        [str(venv / "bin" / "python"), "-c", TRIGGER, LOGICAL_DATE, RUN_ID]
+        + [d for d in wanted if d not in ASSET_TRIGGERED],
+        env=env.env,
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    scheduler = env._spawn(["scheduler"], "scheduler.log")
+    env._spawn(["triggerer"], "triggerer.log")
+    end = time.monotonic() + timeout
+    states: dict[str, str] = {}
+    while time.monotonic() < end:
+        states = dict(
+            env.query(
+                "SELECT dag_id, state FROM dag_run WHERE run_id = ? OR run_type = 'asset_triggered'",
+                (RUN_ID,),
             )
-            if all(states.get(d) in ("success", "failed") for d in wanted):
-                break
-            time.sleep(2)
-        time.sleep(3)  # the scheduler hands the last DAG-run events to its emitter
-        env._terminate_gracefully(scheduler)
-        others = env.query(
-            "SELECT dag_id, run_id FROM dag_run WHERE run_id != ? AND run_type != 'asset_triggered'",
-            (RUN_ID,),
         )
-        events = list(receiver.events)
+        if all(states.get(d) in ("success", "failed") for d in wanted):
+            break
+        time.sleep(2)
+    time.sleep(3)  # the scheduler hands the last DAG-run events to its emitter
+    env._terminate_gracefully(scheduler)
+    others = env.query(
+        "SELECT dag_id, run_id FROM dag_run WHERE run_id != ? AND run_type != 'asset_triggered'",
+        (RUN_ID,),
+    )
+    events = list(receiver.events)
+    extra = collect(env) if collect is not None else {}
     return {
+        **extra,
         "label": label,
         "dags": wanted,
         "states": states,
