@@ -5,10 +5,11 @@
 #      Redis), the slow set (tests marked ``slow``: fault matrices run once, here), packaging
 #   3. the differential harness against 2.20.3 and 2.21.0rc1 (Airflow 3.3.2)
 #   3b. other providers' OpenLineage unit tests (PyPI sdists) against 2.20.3, 2.21.0rc1 and ours
+#   3c. today's provider's own system tests (2.21.0rc1 sdist) against 2.21.0rc1 and ours
 #   4. Airflow 3.3.2 / Python 3.12: unit and the real-supervisor subset, DeprecationWarning visible
 #   5. Airflow 3.2.2 / Python 3.11: unit and the real-supervisor subset
 #   6. Airflow 3.1.8 / Python 3.11: unit and end-to-end but the slow set
-# 1, 3, 3b and the unit tests of 2, 4, 5, 6 run side by side first; the end-to-end parts after, one at a time.
+# 1, 3, 3b, 3c and the unit tests of 2, 4, 5, 6 run side by side first; the end-to-end parts after, one at a time.
 # Installs what it needs (uv, pinned venvs, Debian's redis-server). Extra arguments go to every
 # pytest lane.
 set -euo pipefail
@@ -65,6 +66,7 @@ unit=(providers/openlineage/tests/unit)
 job lint-docs lint_and_docs
 job differential bash -c 'echo "=== differential harness: the corpus through 2.20.3, 2.21.0rc1 and ours, no undocumented difference"; exec bash bench/differential.sh --json "$0"' \
   "${TMPDIR:-/tmp}/ol-differential.json"
+job system-tests bash -c 'echo "=== 2.21.0rc1 system tests: every system DAG whose events match with 2.21.0rc1 matches with ours"; exec bash ci/system/run.sh'
 job provider-compat bash -c 'echo "=== other providers: their OpenLineage tests that pass with 2.20.3 or 2.21.0rc1 pass with ours"; exec bash ci/compat/run.sh'
 job unit-3.3.2 "$venv33/bin/python" -m pytest -p no:cacheprovider "${unit[@]}" "$@"
 job unit-3.3.2-py3.12 "$venv312/bin/python" -m pytest -p no:cacheprovider -W "default::DeprecationWarning" "${unit[@]}" "$@"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import sys
 import tempfile
@@ -71,19 +72,18 @@ def environment_for(dags: Path) -> Any:
 
 
 def collect_checks(env: AirflowEnv) -> dict[str, Any]:
-    """Each DAG's ``check_events`` state, and the tail of its log where it did not succeed."""
+    """Each DAG's ``check_events`` state, and why it failed where it did (its exception lines)."""
     rows = env.query(
         "SELECT dag_id, state FROM task_instance WHERE task_id = 'check_events' AND run_id = ?", (RUN_ID,)
     )
     checks = {dag_id: state or "none" for dag_id, state in rows}
-    logs = {}
+    why = {}
     for dag_id, state in checks.items():
         if state != "success":
-            text = env.task_logs(dag_id, RUN_ID)
-            logs[dag_id] = "\n".join(
-                line for line in text.splitlines() if "Error" in line or "[" in line[:2]
-            )[-3000:]
-    return {"checks": checks, "check_logs": logs}
+            log = env.task_logs(dag_id, RUN_ID)
+            found = re.findall(r"(?:Event check failures|Expected |ValueError: )[^\"]{0,1500}", log)
+            why[dag_id] = "\n".join(dict.fromkeys(found))[-4000:] or log[-2000:]
+    return {"checks": checks, "check_logs": why}
 
 
 def verdicts_of(run: dict[str, Any]) -> dict[str, str]:
