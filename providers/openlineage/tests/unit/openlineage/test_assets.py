@@ -31,10 +31,21 @@ def test_extras_and_alias_additions_become_runtime_outlets():
     }
 
 
-def test_a_plain_mapping_of_assets_works_too():
+def test_any_mapping_of_assets_works_too():
     """Code (and other providers' tests) may hand over any mapping keyed by assets and aliases."""
-    accessor = SimpleNamespace(extra={"k": "v"})
-    found = get_runtime_outlet_assets(_ti({Asset(name="k", uri="s3://b/k"): accessor}))
+
+    class Events:  # iterates its keys, indexes by them: all ``outlet_events`` is asked for
+        def __init__(self, pairs):
+            self.pairs = pairs
+
+        def __iter__(self):
+            return iter([key for key, _ in self.pairs])
+
+        def __getitem__(self, key):
+            return next(value for k, value in self.pairs if k is key)
+
+    asset = Asset(name="k", uri="s3://b/k")
+    found = get_runtime_outlet_assets(_ti(Events([(asset, SimpleNamespace(extra={"k": "v"}))])))
     assert [(a.uri, alias, a.extra) for a, alias in found] == [("s3://b/k", None, {"k": "v"})]
 
 

@@ -200,6 +200,12 @@ def spark_inject_parent_job_info() -> bool:
 
 
 @_memoise
+def child_process_parent_job_info() -> bool:
+    """[openlineage] child_process_parent_job_info: child processes inherit the lineage context."""
+    return _get_bool("child_process_parent_job_info", default=True)
+
+
+@_memoise
 def spark_inject_transport_info() -> bool:
     """[openlineage] spark_inject_transport_info."""
     return _get_bool("spark_inject_transport_info")

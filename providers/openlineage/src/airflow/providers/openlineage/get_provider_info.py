@@ -171,6 +171,13 @@ def get_provider_info():
                         "default": "False",
                         "version_added": "1.11.0",
                     },
+                    "child_process_parent_job_info": {
+                        "description": "When true, every process a task starts (BashOperator and `@task.bash` commands, `subprocess`,\nPythonVirtualenvOperator / ExternalPythonOperator scripts, `dbt-ol`) inherits\n`OPENLINEAGE_CONTEXT` and the legacy `OPENLINEAGE_PARENT_ID` / `OPENLINEAGE_ROOT_PARENT_ID`\nenvironment variables naming the task attempt's run as parent and the DAG run as root, so\nOpenLineage-aware jobs it runs (dbt, scripts) join the Airflow run tree by themselves. They\nare set when the attempt begins and removed when it ends. Values a user set win: when the\nworker's environment or the task's own `env` / `env_vars` / `environment` already holds\nany of the three, none is set. Only run ids and job names are passed, never configuration.\nTasks whose events the emission policy turns off get nothing.\n",
+                        "type": "boolean",
+                        "example": None,
+                        "default": "True",
+                        "version_added": "2.22.0",
+                    },
                     "spark_inject_parent_job_info": {
                         "description": "Default for operators that can pass the parent job (namespace, name, run id) into the Spark\nproperties they submit, so the Spark job's events link back to the Airflow task.\n",
                         "type": "boolean",

@@ -40,6 +40,7 @@ from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.run_ids import safe_getattr, template_context
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.child_context import ChildLineageContext
     from airflow.providers.openlineage.emission.attempt import AttemptEmission
     from airflow.providers.openlineage.emission.base import OpenLineageEvent
     from airflow.providers.openlineage.emission_policy import EmissionPolicy
@@ -123,6 +124,7 @@ class TaskAttempt:
         self.identity: TaskRunIdentity | None = None
         self.secrets: frozenset[str] | None = None
         self.released = False  # an ended segment's sender let go (its fork child reaped)
+        self.child_context: ChildLineageContext | None = None  # removed from os.environ at its end
         self._extra_lock = threading.Lock()
         self._extras: collections.deque[OpenLineageEvent] = collections.deque()
         self._extras_dropped = 0

@@ -40,6 +40,7 @@ from openlineage.client.event_v2 import RunState
 from airflow.providers.openlineage import client_config, conf
 from airflow.providers.openlineage.airflow_description import one_event_build
 from airflow.providers.openlineage.attempt_notice import remove_notice, write_notice
+from airflow.providers.openlineage.child_context import ChildLineageContext
 from airflow.providers.openlineage.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.attempt import AttemptEmission, task_success_overtime
@@ -73,6 +74,13 @@ log = logging.getLogger(__name__)
 #: ``event_type`` tag of the ``ol.extract`` timer, as today's provider sets it per hook.
 _METRIC_EVENT_TYPES = {"START": "running", "COMPLETE": "complete", "FAIL": "fail", "SKIPPED": "complete"}
 _STATE_BY_EVENT = {"START": "running", "COMPLETE": "success", "FAIL": "failed", "SKIPPED": "skipped"}
+
+
+def _drop_child_context(attempt: TaskAttempt) -> None:
+    """The attempt's lineage variables leave the process's environment (once)."""
+    if attempt.child_context is not None:
+        attempt.child_context.remove()
+        attempt.child_context = None
 
 
 def _operator_name(task_instance: Any) -> str | None:
@@ -298,6 +306,9 @@ class TaskLineage:
         emission = attempt.emission
         if emission is None:
             return
+        if conf.child_process_parent_job_info():
+            identity = self._identity_of(attempt, task_instance)
+            attempt.child_context = ChildLineageContext.install(identity, task_instance.task)
         if attempt.resumed:
             log.debug("OpenLineage: task attempt %s resumes; its START was sent when it began", attempt.key)
             write_notice(self._identity_of(attempt, task_instance))
@@ -318,6 +329,7 @@ class TaskLineage:
             # event is all this runner sends.
             attempt = self._begin(task_instance, resumed=True)
         remove_notice()  # the terminal event is this runner's to send now
+        _drop_child_context(attempt)
         emission = attempt.emission
         if emission is None:
             attempt.phase = AttemptPhase.ENDED
@@ -334,6 +346,7 @@ class TaskLineage:
         """The segment ends without a terminal event: what is pending goes out within its deadline."""
         attempt.phase = AttemptPhase.SUSPENDED
         remove_notice()
+        _drop_child_context(attempt)
         emission = attempt.emission
         if emission is None:
             return

@@ -1,0 +1,133 @@
+"""Processes a task starts inherit its lineage context; each attempt its own; user values win."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pytest
+from receiver import Receiver
+from test_task_lineage import _task_instance
+
+from airflow.providers.openlineage.child_context import VARIABLES, ChildLineageContext, context_variables
+from airflow.providers.openlineage.events import TaskRunIdentity
+from airflow.providers.openlineage.plugins.macros import (
+    lineage_job_name,
+    lineage_parent_id,
+    lineage_root_parent_id,
+    lineage_root_run_id,
+    lineage_run_id,
+)
+from airflow.providers.openlineage.task_lineage import TaskLineage
+
+READ_IN_CHILD = f"import json, os; print(json.dumps({{k: os.environ.get(k) for k in {VARIABLES!r}}}))"
+
+
+def _child_sees() -> dict[str, str | None]:
+    """What a process started now (as BashOperator or a virtualenv task would) finds in its environment."""
+    out = subprocess.run([sys.executable, "-c", READ_IN_CHILD], capture_output=True, text=True, timeout=60)
+    return json.loads(out.stdout)
+
+
+@pytest.fixture(autouse=True)
+def _no_inherited_context(monkeypatch):
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_the_variables_name_the_task_run_as_parent_and_the_dag_run_as_root():
+    ti = _task_instance()
+    values = context_variables(TaskRunIdentity(ti, ti.dag_run))
+    assert values["OPENLINEAGE_PARENT_ID"] == lineage_parent_id(ti)
+    assert values["OPENLINEAGE_ROOT_PARENT_ID"] == lineage_root_parent_id(ti)
+    parent = json.loads(values["OPENLINEAGE_CONTEXT"])["parent"]
+    assert parent["run"] == {"runId": lineage_run_id(ti)}
+    assert parent["job"] == {"namespace": "default", "name": lineage_job_name(ti)}
+    assert parent["root"] == {
+        "run": {"runId": lineage_root_run_id(ti)},
+        "job": {"namespace": "default", "name": "lineage_dag"},
+    }
+
+
+def test_dbt_reads_the_context_as_we_meant_it():
+    """``openlineage-integration-common`` (what ``dbt-ol`` uses) parses the variable we set."""
+    dbt_utils = pytest.importorskip(
+        "openlineage.common.provider.dbt.utils", reason="openlineage-integration-common not installed"
+    )
+    ti = _task_instance()
+    context = ChildLineageContext.install(TaskRunIdentity(ti, ti.dag_run), ti.task)
+    try:
+        parent = dbt_utils.get_parent_run_metadata()
+    finally:
+        context.remove()
+    assert (parent.job_namespace, parent.job_name, parent.run_id) == (
+        "default",
+        "lineage_dag.t",
+        lineage_run_id(ti),
+    )
+    assert (parent.root_parent_job_name, parent.root_parent_run_id) == (
+        "lineage_dag",
+        lineage_root_run_id(ti),
+    )
+
+
+@pytest.mark.parametrize("where", ["worker", "task env", "kubernetes env_vars"])
+def test_a_value_the_user_set_is_never_overwritten_nor_shadowed(monkeypatch, where):
+    ti = _task_instance()
+    if where == "worker":
+        monkeypatch.setenv("OPENLINEAGE_PARENT_ID", "ns/user_job/0190c3b6-0000-7000-8000-000000000001")
+    elif where == "task env":
+        ti.task.env = {"OPENLINEAGE_PARENT_ID": "ns/user_job/0190c3b6-0000-7000-8000-000000000001"}
+    else:
+        ti.task.env_vars = [SimpleNamespace(name="OPENLINEAGE_CONTEXT", value="{}")]
+    assert ChildLineageContext.install(TaskRunIdentity(ti, ti.dag_run), ti.task) is None
+    seen = _child_sees()
+    # None of ours is added: dbt reads OPENLINEAGE_CONTEXT first and would skip the user's parent.
+    assert seen["OPENLINEAGE_CONTEXT"] is None
+    assert seen["OPENLINEAGE_PARENT_ID"] == (
+        "ns/user_job/0190c3b6-0000-7000-8000-000000000001" if where == "worker" else None
+    )
+
+
+@pytest.mark.parametrize("in_thread", ["True", "False"], ids=["thread", "fork"])
+def test_each_attempt_in_one_process_hands_on_its_own_run_and_leaves_nothing(monkeypatch, in_thread):
+    """``airflow dags test``: two attempts in one process; a child of each sees that attempt's run."""
+    with Receiver("healthy") as receiver:
+        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps(receiver.transport(timeout=5)))
+        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", in_thread)
+        lineage = TaskLineage()
+        seen = []
+        for try_number in (1, 2):
+            ti = _task_instance(try_number)
+            lineage.on_running(ti)
+            seen.append(_child_sees())
+            lineage.on_terminal("COMPLETE", ti)
+            lineage.finish()
+            assert not any(name in os.environ for name in VARIABLES)  # restored at the attempt's end
+        assert receiver.wait_for(4, timeout=10)
+    assert [s["OPENLINEAGE_PARENT_ID"] for s in seen] == [
+        lineage_parent_id(_task_instance(1)),
+        lineage_parent_id(_task_instance(2)),
+    ]
+    assert seen[0]["OPENLINEAGE_PARENT_ID"] != seen[1]["OPENLINEAGE_PARENT_ID"]
+
+
+def test_a_deferred_segment_removes_its_variables_and_the_option_turns_it_off(monkeypatch):
+    with Receiver("healthy") as receiver:
+        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps(receiver.transport(timeout=5)))
+        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")
+        lineage = TaskLineage()
+        ti = _task_instance()
+        lineage.on_running(ti)
+        assert os.environ["OPENLINEAGE_PARENT_ID"] == lineage_parent_id(ti)
+        lineage.finish()  # the runner defers: the segment ends without a terminal event
+        assert "OPENLINEAGE_PARENT_ID" not in os.environ
+        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__CHILD_PROCESS_PARENT_JOB_INFO", "False")
+        ti = _task_instance(try_number=2)
+        lineage.on_running(ti)
+        assert _child_sees()["OPENLINEAGE_CONTEXT"] is None
+        lineage.on_terminal("COMPLETE", ti)
+        lineage.finish()
