@@ -131,3 +131,66 @@ def test_a_deferred_segment_removes_its_variables_and_the_option_turns_it_off(mo
         assert _child_sees()["OPENLINEAGE_CONTEXT"] is None
         lineage.on_terminal("COMPLETE", ti)
         lineage.finish()
+
+
+def _container_ti(task):
+    ti = _task_instance()
+    ti.task = task
+    return ti
+
+
+def test_a_pod_gets_the_context_only_when_kubernetes_is_opted_in(monkeypatch):
+    pod = pytest.importorskip(
+        "airflow.providers.cncf.kubernetes.operators.pod", reason="cncf-kubernetes not installed"
+    )
+    from airflow.sdk import DAG
+    from test_task_lineage import WHEN
+
+    with DAG("lineage_dag", schedule=None, start_date=WHEN):
+        task = pod.KubernetesPodOperator(task_id="t", image="busybox", env_vars={"KEEP": "me"})
+    ti = _container_ti(task)
+    identity = TaskRunIdentity(ti, ti.dag_run)
+
+    def pod_env() -> dict[str, str]:
+        (container,) = task.build_pod_request_obj(dry_run=True).spec.containers
+        return {v.name: v.value for v in container.env or []}
+
+    off = ChildLineageContext.install(identity, task, processes=False, container_option=False)
+    assert off is None
+    assert "OPENLINEAGE_PARENT_ID" not in pod_env()
+    context = ChildLineageContext.install(identity, task, processes=False, container_option=True)
+    env = pod_env()
+    assert env["KEEP"] == "me"
+    assert env["OPENLINEAGE_PARENT_ID"] == lineage_parent_id(ti)
+    assert json.loads(env["OPENLINEAGE_CONTEXT"])["parent"]["run"]["runId"] == lineage_run_id(ti)
+    assert "OPENLINEAGE_PARENT_ID" not in os.environ  # processes=False: the worker's own env untouched
+    context.remove()
+    assert set(pod_env()) == {"KEEP"}  # the operator's own env_vars back at the attempt's end
+
+
+def test_a_docker_container_gets_the_context_through_the_option_and_user_values_win(monkeypatch):
+    docker = pytest.importorskip(
+        "airflow.providers.docker.operators.docker", reason="docker provider not installed"
+    )
+    from airflow.sdk import DAG
+    from test_task_lineage import WHEN
+
+    with DAG("lineage_dag", schedule=None, start_date=WHEN):
+        task = docker.DockerOperator(task_id="t", image="busybox", environment={"KEEP": "me"})
+    ti = _container_ti(task)
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__DOCKER_INJECT_PARENT_JOB_INFO", "True")
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__CHILD_PROCESS_PARENT_JOB_INFO", "False")
+    with Receiver("healthy") as receiver:
+        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps(receiver.transport(timeout=5)))
+        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")
+        lineage = TaskLineage()
+        lineage.on_running(ti)
+        assert task.environment["OPENLINEAGE_ROOT_PARENT_ID"] == lineage_root_parent_id(ti)
+        assert task.environment["KEEP"] == "me"
+        assert "OPENLINEAGE_CONTEXT" not in os.environ
+        lineage.on_terminal("COMPLETE", ti)
+        lineage.finish()
+    assert task.environment == {"KEEP": "me"}
+    task.environment = {"OPENLINEAGE_PARENT_ID": "ns/job/0190c3b6-0000-7000-8000-000000000001"}
+    assert ChildLineageContext.install(TaskRunIdentity(ti, ti.dag_run), task, container_option=True) is None
+    assert task.environment == {"OPENLINEAGE_PARENT_ID": "ns/job/0190c3b6-0000-7000-8000-000000000001"}

@@ -26,6 +26,11 @@ ends, so each attempt a process hosts (``airflow dags test``) hands on its own r
 set anywhere win: when the worker's environment, or the task's own ``env`` / ``env_vars`` /
 ``environment``, already names any of the three variables, none is set. Only ids and names go into
 them, never configuration or secrets.
+
+Containers do not inherit the worker's environment: KubernetesPodOperator and DockerOperator get the
+same variables in their ``env_vars`` / ``environment`` only when their family is opted in
+(``[openlineage] kubernetes_inject_parent_job_info`` / ``docker_inject_parent_job_info``: it
+changes what is sent to another system), and the operator gets its own value back at the end.
 """
 
 from __future__ import annotations
@@ -89,22 +94,65 @@ def user_set(task: Any) -> set[str]:
     return found
 
 
-class ChildLineageContext:
-    """The variables one attempt put into this process's environment, to take out when it ends."""
+#: Operator families whose containers do not inherit the worker's environment: the module prefix of
+#: the family, the option that opts it in, and the attribute the operator passes its environment in.
+CONTAINER_FAMILIES: tuple[tuple[str, str, str], ...] = (
+    ("airflow.providers.cncf.kubernetes.", "kubernetes_inject_parent_job_info", "env_vars"),
+    ("airflow.providers.docker.", "docker_inject_parent_job_info", "environment"),
+)
 
-    def __init__(self, values: dict[str, str]) -> None:
-        self._values = values
+
+def container_family(task: Any) -> tuple[str, str] | None:
+    """(option, attribute) when ``task`` is a KubernetesPodOperator / DockerOperator (or subclass)."""
+    for klass in type(task).__mro__:
+        for prefix, option, attribute in CONTAINER_FAMILIES:
+            if klass.__module__.startswith(prefix) and hasattr(task, attribute):
+                return option, attribute
+    return None
+
+
+def _with_variables(environment: Any, values: dict[str, str]) -> Any:
+    """A new environment setting: ``environment`` plus ``values`` in its own shape (dict or V1EnvVar list)."""
+    if environment is None or isinstance(environment, Mapping):
+        return {**(environment or {}), **values}
+    from kubernetes.client import models as k8s
+
+    return [*environment, *(k8s.V1EnvVar(name=name, value=value) for name, value in values.items())]
+
+
+class ChildLineageContext:
+    """What one attempt added (process environment, a container operator's setting), taken out at its end."""
+
+    def __init__(self, values: dict[str, str], in_process: bool) -> None:
+        self._values = values if in_process else {}
+        self._restore: tuple[Any, str, Any] | None = None
 
     @classmethod
-    def install(cls, identity: TaskRunIdentity, task: Any) -> ChildLineageContext | None:
-        """Set the variables for ``identity`` unless a user set any of them (None then)."""
+    def install(
+        cls, identity: TaskRunIdentity, task: Any, *, processes: bool = True, container_option: bool = False
+    ) -> ChildLineageContext | None:
+        """
+        Set the variables for ``identity``: in this process's environment when ``processes``, in the
+        task's container environment when it is a container operator and ``container_option`` (its
+        family's option) is on. Nothing (None) when a user set any of them.
+        """
         already = user_set(task)
         if already:
-            log.debug("OpenLineage: %s already set; child processes get the user's values", sorted(already))
+            log.debug("OpenLineage: %s already set; child jobs get the user's values", sorted(already))
+            return None
+        family = container_family(task) if container_option else None
+        if not processes and family is None:
             return None
         values = context_variables(identity)
-        os.environ.update(values)
-        return cls(values)
+        context = cls(values, in_process=processes)
+        if processes:
+            os.environ.update(values)
+        if family is not None:
+            _, attribute = family
+            original = getattr(task, attribute)
+            setattr(task, attribute, _with_variables(original, values))
+            context._restore = (task, attribute, original)
+        return context
 
     def remove(self) -> None:
         """Take out what :meth:`install` set (a value something else changed since is left alone)."""
@@ -112,3 +160,7 @@ class ChildLineageContext:
             if os.environ.get(name) == value:
                 del os.environ[name]
         self._values = {}
+        if self._restore is not None:
+            task, attribute, original = self._restore
+            setattr(task, attribute, original)
+            self._restore = None

@@ -206,6 +206,12 @@ def child_process_parent_job_info() -> bool:
 
 
 @_memoise
+def container_inject_parent_job_info(option: str) -> bool:
+    """[openlineage] kubernetes_inject_parent_job_info / docker_inject_parent_job_info (off by default)."""
+    return _get_bool(option, default=False)
+
+
+@_memoise
 def spark_inject_transport_info() -> bool:
     """[openlineage] spark_inject_transport_info."""
     return _get_bool("spark_inject_transport_info")

@@ -178,6 +178,20 @@ def get_provider_info():
                         "default": "True",
                         "version_added": "2.22.0",
                     },
+                    "kubernetes_inject_parent_job_info": {
+                        "description": "When true, KubernetesPodOperator tasks (and subclasses) add `OPENLINEAGE_CONTEXT`,\n`OPENLINEAGE_PARENT_ID` and `OPENLINEAGE_ROOT_PARENT_ID` for the task attempt to the pod's\n`env_vars`, so OpenLineage-aware jobs in the container name the task as parent and the DAG run\nas root. Off by default: it changes what is sent to the cluster. Values the task already sets\nwin (then none is added); the operator gets its own `env_vars` back when the attempt ends.\n",
+                        "type": "boolean",
+                        "example": None,
+                        "default": "False",
+                        "version_added": "2.22.0",
+                    },
+                    "docker_inject_parent_job_info": {
+                        "description": "As `kubernetes_inject_parent_job_info`, for DockerOperator tasks (and subclasses) and their\n`environment`. Off by default: it changes what is sent to the Docker daemon.\n",
+                        "type": "boolean",
+                        "example": None,
+                        "default": "False",
+                        "version_added": "2.22.0",
+                    },
                     "spark_inject_parent_job_info": {
                         "description": "Default for operators that can pass the parent job (namespace, name, run id) into the Spark\nproperties they submit, so the Spark job's events link back to the Airflow task.\n",
                         "type": "boolean",

@@ -40,7 +40,7 @@ from openlineage.client.event_v2 import RunState
 from airflow.providers.openlineage import client_config, conf
 from airflow.providers.openlineage.airflow_description import one_event_build
 from airflow.providers.openlineage.attempt_notice import remove_notice, write_notice
-from airflow.providers.openlineage.child_context import ChildLineageContext
+from airflow.providers.openlineage.child_context import ChildLineageContext, container_family
 from airflow.providers.openlineage.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.attempt import AttemptEmission, task_success_overtime
@@ -306,9 +306,7 @@ class TaskLineage:
         emission = attempt.emission
         if emission is None:
             return
-        if conf.child_process_parent_job_info():
-            identity = self._identity_of(attempt, task_instance)
-            attempt.child_context = ChildLineageContext.install(identity, task_instance.task)
+        attempt.child_context = self._child_context(attempt, task_instance)
         if attempt.resumed:
             log.debug("OpenLineage: task attempt %s resumes; its START was sent when it began", attempt.key)
             write_notice(self._identity_of(attempt, task_instance))
@@ -316,6 +314,19 @@ class TaskLineage:
         event = emission.build_start(lambda: self._build(attempt, "START", task_instance))
         attempt.hand_over_extras()
         emission.send_start(event)
+
+    def _child_context(self, attempt: TaskAttempt, task_instance: Any) -> ChildLineageContext | None:
+        """The attempt's run handed on to the jobs its task starts, as the options say."""
+        task = task_instance.task
+        family = container_family(task)
+        container_option = family is not None and conf.container_inject_parent_job_info(family[0])
+        processes = conf.child_process_parent_job_info()
+        if not (processes or container_option):
+            return None
+        identity = self._identity_of(attempt, task_instance)
+        return ChildLineageContext.install(
+            identity, task, processes=processes, container_option=container_option
+        )
 
     def on_terminal(self, event_name: str, task_instance: Any, error: Any = None) -> None:
         attempt = self._open_attempt_for(task_instance)
