@@ -20,7 +20,7 @@ def test_generated_module_matches_provider_yaml():
     keys = ("package-name", "name", "description", "integrations", "operators", "plugins", "cli", "config")
     expected = {k: data[k] for k in keys}
     assert get_provider_info() == expected
-    assert len(expected["config"]["openlineage"]["options"]) == 20
+    assert len(expected["config"]["openlineage"]["options"]) == 23
 
 
 def test_check_fails_on_drifted_copy(tmp_path):
@@ -39,9 +39,16 @@ def test_check_fails_on_drifted_copy(tmp_path):
 
 
 def test_every_upstream_option_is_declared():
-    """2.20.3's options (``emission_policy`` is ours too), plus the spool's two."""
+    """2.20.3's options (``emission_policy`` is ours too), plus the spool's two and the child-job three."""
     options = get_provider_info()["config"]["openlineage"]["options"]
-    assert set(options) - {"spool_dir", "spool_max_size_mb"} == {
+    own = {
+        "spool_dir",
+        "spool_max_size_mb",
+        "child_process_parent_job_info",
+        "kubernetes_inject_parent_job_info",
+        "docker_inject_parent_job_info",
+    }
+    assert set(options) - own == {
         "config_conn_id",
         "config_path",
         "custom_run_facets",
