@@ -194,3 +194,34 @@ def test_a_docker_container_gets_the_context_through_the_option_and_user_values_
     task.environment = {"OPENLINEAGE_PARENT_ID": "ns/job/0190c3b6-0000-7000-8000-000000000001"}
     assert ChildLineageContext.install(TaskRunIdentity(ti, ti.dag_run), task, container_option=True) is None
     assert task.environment == {"OPENLINEAGE_PARENT_ID": "ns/job/0190c3b6-0000-7000-8000-000000000001"}
+
+
+def test_variables_leave_only_after_the_sender_is_done_with_the_environment(monkeypatch):
+    """
+    The OpenLineage client reads ``os.environ`` while it sends (its ``OPENLINEAGE__*`` configuration):
+    deleting a key under it raises ``KeyError`` in the sender. The attempt's variables are removed only
+    once its events are sent (found by today's system tests: a START lost this way).
+    """
+    import time
+
+    from airflow.providers.openlineage import client_config
+
+    sent = []
+
+    class EnvironmentReadingClient:
+        def emit(self, event) -> None:
+            for _name, _value in os.environ.items():  # as the client's configuration loader does
+                time.sleep(0.0005)
+            sent.append(event.eventType.value)
+
+    monkeypatch.setattr(client_config, "build_client", lambda *args, **kwargs: EnvironmentReadingClient())
+    monkeypatch.setattr(client_config, "resolved_client_config", lambda: {})
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", '{"type": "console"}')
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")
+    lineage = TaskLineage()
+    ti = _task_instance()
+    lineage.on_running(ti)
+    lineage.on_terminal("COMPLETE", ti)  # at once: START is still being sent
+    lineage.finish()
+    assert sent == ["START", "COMPLETE"]
+    assert not any(name in os.environ for name in VARIABLES)

@@ -340,7 +340,6 @@ class TaskLineage:
             # event is all this runner sends.
             attempt = self._begin(task_instance, resumed=True)
         remove_notice()  # the terminal event is this runner's to send now
-        _drop_child_context(attempt)
         emission = attempt.emission
         if emission is None:
             attempt.phase = AttemptPhase.ENDED
@@ -351,18 +350,22 @@ class TaskLineage:
         attempt.hand_over_extras()
         attempt.phase = AttemptPhase.ENDED
         emission.send_terminal(event, event_name)
+        # Only now, with the sender done: a client reading os.environ (its configuration from
+        # OPENLINEAGE__* variables) while a key is deleted would fail with a KeyError.
+        _drop_child_context(attempt)
         log.info(emission.summary())
 
     def _suspend(self, attempt: TaskAttempt) -> None:
         """The segment ends without a terminal event: what is pending goes out within its deadline."""
         attempt.phase = AttemptPhase.SUSPENDED
         remove_notice()
-        _drop_child_context(attempt)
         emission = attempt.emission
         if emission is None:
+            _drop_child_context(attempt)
             return
         attempt.hand_over_extras()
         emission.end_without_terminal()
+        _drop_child_context(attempt)  # after the sender is done (see on_terminal)
         log.info(emission.summary())
 
     def finish(self) -> None:
@@ -380,6 +383,7 @@ class TaskLineage:
     @staticmethod
     def _release(attempt: TaskAttempt) -> None:
         """An ended segment's fork child is let go (once): none outlives the segment or the runner."""
+        _drop_child_context(attempt)  # already gone unless its terminal hook stopped half-way
         if attempt.released or attempt.emission is None:
             return
         attempt.released = True
