@@ -10,6 +10,10 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 upstream="$root/.venvs/bench-upstream-$provider-airflow-$version"
 constraints="$root/ci/constraints-airflow-$version.txt"
 stamp="$upstream/.installed-$(sha256sum "$constraints" | cut -c1-16)"
+# Jobs that run side by side may ask for the same venv: one builds it, the others wait for it.
+mkdir -p "$root/.venvs"
+exec 9>"$upstream.lock"
+flock 9
 if [ ! -f "$stamp" ]; then
   rm -rf "$upstream"
   uv venv --quiet --python 3.11 "$upstream" >&2

@@ -18,6 +18,10 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 
 stamp="$venv/.installed-$(sha256sum "$constraints" "$root/providers/openlineage/pyproject.toml" | sha256sum | cut -c1-16)"
+# Jobs that run side by side may ask for the same venv: one builds it, the others wait for it.
+mkdir -p "$root/.venvs"
+exec 9>"$venv.lock"
+flock 9
 if [ ! -f "$stamp" ]; then
   rm -rf "$venv"
   # uv finds the interpreter on PATH (pyenv shims included) or under ~/.pyenv/versions.

@@ -31,6 +31,10 @@ venv33="$(scripts/setup-venv.sh 3.3.2 | tail -n 1)"
 venv312="$(scripts/setup-venv.sh 3.3.2 3.12 | tail -n 1)"
 venv32="$(scripts/setup-venv.sh 3.2.2 | tail -n 1)"
 venv31="$(scripts/setup-venv.sh 3.1.8 | tail -n 1)"
+# Today's provider beside the same Airflow, for the differential and system-test jobs (built here,
+# once, before those jobs run side by side).
+scripts/setup-upstream-venv.sh 3.3.2 2.20.3 >/dev/null
+scripts/setup-upstream-venv.sh 3.3.2 2.21.0rc1 >/dev/null
 # What the Task SDK of each Airflow minor changes: misbehaving extractors and faulty backends, both modes.
 supervisor_subset=(
   providers/openlineage/tests/e2e/test_misbehaving_extractors_e2e.py
