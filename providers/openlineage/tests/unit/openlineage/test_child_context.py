@@ -26,6 +26,11 @@ from airflow.providers.openlineage.task_lineage import TaskLineage
 READ_IN_CHILD = f"import json, os; print(json.dumps({{k: os.environ.get(k) for k in {VARIABLES!r}}}))"
 
 
+def _send_to(monkeypatch, receiver: Receiver, in_thread: str = "True") -> None:
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps(receiver.transport(timeout=5)))
+    monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", in_thread)
+
+
 def _child_sees() -> dict[str, str | None]:
     """What a process started now (as BashOperator or a virtualenv task would) finds in its environment."""
     out = subprocess.run([sys.executable, "-c", READ_IN_CHILD], capture_output=True, text=True, timeout=60)
@@ -96,8 +101,7 @@ def test_a_value_the_user_set_is_never_overwritten_nor_shadowed(monkeypatch, whe
 def test_each_attempt_in_one_process_hands_on_its_own_run_and_leaves_nothing(monkeypatch, in_thread):
     """``airflow dags test``: two attempts in one process; a child of each sees that attempt's run."""
     with Receiver("healthy") as receiver:
-        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps(receiver.transport(timeout=5)))
-        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", in_thread)
+        _send_to(monkeypatch, receiver, in_thread)
         lineage = TaskLineage()
         seen = []
         for try_number in (1, 2):
@@ -117,8 +121,7 @@ def test_each_attempt_in_one_process_hands_on_its_own_run_and_leaves_nothing(mon
 
 def test_a_deferred_segment_removes_its_variables_and_the_option_turns_it_off(monkeypatch):
     with Receiver("healthy") as receiver:
-        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps(receiver.transport(timeout=5)))
-        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")
+        _send_to(monkeypatch, receiver)
         lineage = TaskLineage()
         ti = _task_instance()
         lineage.on_running(ti)
@@ -133,22 +136,23 @@ def test_a_deferred_segment_removes_its_variables_and_the_option_turns_it_off(mo
         lineage.finish()
 
 
-def _container_ti(task):
+def _container_ti(operator_class, **kwargs):
+    """A real container operator in a DAG, and a task instance running it."""
+    from airflow.sdk import DAG
+    from test_task_lineage import WHEN
+
+    with DAG("lineage_dag", schedule=None, start_date=WHEN):
+        task = operator_class(task_id="t", image="busybox", **kwargs)
     ti = _task_instance()
     ti.task = task
-    return ti
+    return task, ti
 
 
 def test_a_pod_gets_the_context_only_when_kubernetes_is_opted_in(monkeypatch):
     pod = pytest.importorskip(
         "airflow.providers.cncf.kubernetes.operators.pod", reason="cncf-kubernetes not installed"
     )
-    from airflow.sdk import DAG
-    from test_task_lineage import WHEN
-
-    with DAG("lineage_dag", schedule=None, start_date=WHEN):
-        task = pod.KubernetesPodOperator(task_id="t", image="busybox", env_vars={"KEEP": "me"})
-    ti = _container_ti(task)
+    task, ti = _container_ti(pod.KubernetesPodOperator, env_vars={"KEEP": "me"})
     identity = TaskRunIdentity(ti, ti.dag_run)
 
     def pod_env() -> dict[str, str]:
@@ -172,17 +176,11 @@ def test_a_docker_container_gets_the_context_through_the_option_and_user_values_
     docker = pytest.importorskip(
         "airflow.providers.docker.operators.docker", reason="docker provider not installed"
     )
-    from airflow.sdk import DAG
-    from test_task_lineage import WHEN
-
-    with DAG("lineage_dag", schedule=None, start_date=WHEN):
-        task = docker.DockerOperator(task_id="t", image="busybox", environment={"KEEP": "me"})
-    ti = _container_ti(task)
+    task, ti = _container_ti(docker.DockerOperator, environment={"KEEP": "me"})
     monkeypatch.setenv("AIRFLOW__OPENLINEAGE__DOCKER_INJECT_PARENT_JOB_INFO", "True")
     monkeypatch.setenv("AIRFLOW__OPENLINEAGE__CHILD_PROCESS_PARENT_JOB_INFO", "False")
     with Receiver("healthy") as receiver:
-        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__TRANSPORT", json.dumps(receiver.transport(timeout=5)))
-        monkeypatch.setenv("AIRFLOW__OPENLINEAGE__EXECUTE_IN_THREAD", "True")
+        _send_to(monkeypatch, receiver)
         lineage = TaskLineage()
         lineage.on_running(ti)
         assert task.environment["OPENLINEAGE_ROOT_PARENT_ID"] == lineage_root_parent_id(ti)

@@ -70,8 +70,7 @@ from airflow.providers.openlineage.run_ids import (
     template_context,
 )
 from airflow.providers.openlineage.task_position import (
-    get_regional_task_instance_run_id,
-    get_task_instance_map_index,
+    get_task_instance_position,
 )
 
 set_producer(_PRODUCER)
@@ -250,13 +249,18 @@ class TaskRunIdentity:
         self.dag_id = task_instance.dag_id
         self.job_name = get_job_name(task_instance)
         logical_date = get_dag_run_logical_date(dag_run)
-        self.map_index = get_task_instance_map_index(task_instance)
-        self.run_id = get_regional_task_instance_run_id(task_instance) or build_task_instance_ol_run_id(
-            dag_id=task_instance.dag_id,
-            task_id=task_instance.task_id,
-            try_number=task_instance.try_number,
-            logical_date=logical_date,
-            map_index=self.map_index,
+        position = get_task_instance_position(task_instance)
+        self.map_index = position.map_index
+        self.run_id = (
+            str(task_instance.id)  # Airflow 3.4 loop body: the execution's own id
+            if position.in_loop
+            else build_task_instance_ol_run_id(
+                dag_id=task_instance.dag_id,
+                task_id=task_instance.task_id,
+                try_number=task_instance.try_number,
+                logical_date=logical_date,
+                map_index=position.map_index,
+            )
         )
         self.dag_run_ol_id = build_dag_run_ol_run_id(
             dag_id=task_instance.dag_id,

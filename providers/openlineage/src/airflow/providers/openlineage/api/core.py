@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from openlineage.client.event_v2 import Dataset
@@ -98,11 +99,15 @@ def next_query_counter_from_context() -> str:
     return str(counter)
 
 
-def _task_emits(task_instance: Any) -> bool:
-    from airflow.providers.openlineage.emission_policy import resolve_task_emission_policy
+def _task_emits(task_instance: Any, resolve: Callable[..., Any] | None = None) -> bool:
+    """Whether the emission policy lets ``task_instance`` emit (``resolve``: the resolver to ask)."""
+    if resolve is None:
+        from airflow.providers.openlineage.emission_policy import resolve_task_emission_policy as resolve
 
-    policy = resolve_task_emission_policy(
-        getattr(task_instance, "task", None), task_instance.dag_id, task_instance.task_id
+    policy = resolve(
+        operator=getattr(task_instance, "task", None),
+        dag_id=task_instance.dag_id,
+        task_id=task_instance.task_id,
     )
     if not policy.emit:
         log.info(

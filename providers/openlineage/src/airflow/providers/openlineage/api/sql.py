@@ -26,6 +26,7 @@ from openlineage.client.event_v2 import Dataset
 
 from airflow.providers.openlineage.api.core import (
     _fail,
+    _task_emits,
     emit,
     get_task_instance_from_context,
     is_openlineage_active,
@@ -88,16 +89,7 @@ def emit_query_lineage(
         task_instance = task_instance or get_task_instance_from_context()
         # Looked up here by name (``emit``, ``is_openlineage_active``, ``resolve_task_emission_policy``):
         # other providers' tests patch these names on this module, as they do with today's provider.
-        policy = resolve_task_emission_policy(
-            operator=getattr(task_instance, "task", None),
-            dag_id=task_instance.dag_id,
-            task_id=task_instance.task_id,
-        )
-        if not policy.emit:
-            log.info(
-                "OpenLineage query events of task `%s` are turned off by the emission policy",
-                task_instance.task_id,
-            )
+        if not _task_emits(task_instance, resolve_task_emission_policy):
             return None
         from openlineage.client.facet_v2 import sql_job
 

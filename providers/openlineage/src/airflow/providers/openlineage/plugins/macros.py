@@ -35,8 +35,7 @@ from airflow.providers.openlineage.run_ids import (
     safe_getattr,
 )
 from airflow.providers.openlineage.task_position import (
-    get_regional_task_instance_run_id,
-    get_task_instance_map_index,
+    get_task_instance_position,
 )
 
 
@@ -68,12 +67,15 @@ def lineage_run_id(task_instance: Any) -> str:
     # Built through OpenLineageAdapter's public builder, as today's provider does: callers patch it.
     from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 
-    return get_regional_task_instance_run_id(task_instance) or OpenLineageAdapter.build_task_instance_run_id(
+    position = get_task_instance_position(task_instance)
+    if position.in_loop:
+        return str(task_instance.id)  # Airflow 3.4 loop body: the execution's own id
+    return OpenLineageAdapter.build_task_instance_run_id(
         dag_id=task_instance.dag_id,
         task_id=task_instance.task_id,
         try_number=task_instance.try_number,
         logical_date=_get_logical_date(task_instance),
-        map_index=get_task_instance_map_index(task_instance),
+        map_index=position.map_index,
     )
 
 
