@@ -250,3 +250,86 @@ def test_a_thread_ended_by_a_refusal_prints_no_traceback(comms, monkeypatch):
     worker.start()
     worker.join()
     assert reported == [ValueError]
+
+
+def test_a_thread_the_task_starts_during_extraction_stays_the_tasks(comms):
+    """Defect 1: ownership follows who started a thread, not when it was born."""
+    broker.install_routing_comms()
+    extraction_running = threading.Event()
+    child_started = threading.Event()
+    past_deadline = threading.Event()
+    answers: list[object] = []
+    errors: list[BaseException] = []
+
+    def task_child():
+        child_started.set()
+        past_deadline.wait(5)
+        try:
+            answers.append(_channel().send("task-child"))
+        except BaseException as err:  # noqa: BLE001 - recorded for the assertion
+            errors.append(err)
+
+    def task_thread():  # the task's own thread, started before the extraction
+        extraction_running.wait(5)
+        threading.Thread(target=task_child, name="task-child").start()
+
+    worker = threading.Thread(target=task_thread, name="task-thread")
+    worker.start()
+    release = threading.Event()
+
+    def extraction():
+        extraction_running.set()
+        child_started.wait(5)
+        release.wait(5)
+
+    outcome = broker.run_bounded(extraction, FixedDeadline(0.2))
+    past_deadline.set()
+    worker.join(5)
+    for thread in threading.enumerate():
+        if thread.name == "task-child":
+            thread.join(5)
+    release.set()
+    assert not outcome.finished
+    assert errors == []
+    assert answers == ["answer-to-task-child"]
+
+
+def test_a_thread_started_by_a_lineage_thread_after_the_deadline_is_lineages(comms):
+    """Ownership is inherited at start, so even a thread born after the deadline cannot reach the socket."""
+    broker.install_routing_comms()
+    release = threading.Event()
+    refused = threading.Event()
+    done = threading.Event()
+
+    def late_child():
+        try:
+            _channel().send("late")
+        except broker.LineageDeadlineExceeded:
+            refused.set()
+        finally:
+            done.set()
+
+    def extraction():
+        release.wait(5)
+        threading.Thread(target=late_child, name="late-child", daemon=True).start()
+
+    outcome = broker.run_bounded(extraction, FixedDeadline(0.1))
+    assert not outcome.finished
+    release.set()
+    assert done.wait(5)
+    assert refused.is_set()
+    assert comms.calls == []
+
+
+def test_ownership_is_kept_on_the_thread_not_in_a_growing_map(comms):
+    """Defect 10 (broker part): nothing per thread is kept once the thread is gone."""
+    routing = broker.install_routing_comms()
+    for _ in range(20):
+
+        def extraction():
+            child = threading.Thread(target=lambda: _channel().send("x"))
+            child.start()
+            child.join()
+
+        assert broker.run_bounded(extraction, FixedDeadline(5)).finished
+    assert not hasattr(routing, "_owned")

@@ -31,17 +31,21 @@ the socket (a broker):
 * While a bounded extraction runs, the main thread is blocked in the broker, so every request from any
   other thread is queued to it and performed there, whole (request and answer): the extraction thread's,
   those of threads it starts, and those of the task's own background threads.
-* Threads born during an extraction belong to lineage. When the deadline passes the broker stops
-  serving; from then on a lineage thread's pending or later request raises
-  :class:`LineageDeadlineExceeded` instead of touching the socket, and one INFO line says so. Threads
-  that existed before, the task's own, get their queued request performed and then use the real
-  channel directly again.
+* A thread belongs to lineage when a lineage thread started it: ownership is inherited at
+  ``Thread.start`` (the extraction thread is lineage's from the outset), never guessed from when a
+  thread was born, so a thread the task starts from one of its own threads while an extraction runs
+  stays the task's. Ownership is kept on the thread object itself and goes with it. When the deadline
+  passes the broker stops serving; from then on a lineage thread's pending or later request raises
+  :class:`LineageDeadlineExceeded` instead of touching the socket, and one INFO line says so, even for
+  a thread an abandoned lineage thread starts late. The task's threads get their queued request
+  performed and then use the real channel directly again.
 * ``RoutingComms`` also notes when the task reports its final state (``SucceedTask``, ``TaskState``,
   ``RetryTask``): the supervisor's ``task_success_overtime`` clock starts then, and the terminal
   deadline is anchored to it.
 
-Limit: a thread started *after* the deadline by an abandoned lineage thread cannot be told from one the
-task starts, and uses the real channel.
+The one process-wide change: ``threading.Thread.start`` is wrapped (once, while the routing channel is
+installed) to pass a starting lineage thread's ownership on; for every other thread it only reads one
+attribute. Threads started through ``_thread`` directly, not ``threading.Thread``, count as the task's.
 """
 
 from __future__ import annotations
@@ -50,7 +54,6 @@ import logging
 import queue
 import threading
 import time
-import weakref
 from collections.abc import Callable
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -98,7 +101,6 @@ class _Session:
         self.requests: queue.SimpleQueue[_Request | None] = queue.SimpleQueue()
         self.serving = True
         self.lock = threading.Lock()
-        self.preexisting = {thread.ident for thread in threading.enumerate()}
         self.refusals = 0
 
     def refuse(self, message: Any) -> LineageDeadlineExceeded:
@@ -142,13 +144,43 @@ def _perform(real: Any, pending: _Request) -> None:
         pending.done.set()
 
 
+_OWNER = "_openlineage_broker_session"
+
+
+def _owner_of(thread: threading.Thread) -> _Session | None:
+    """The bounded extraction that owns ``thread`` (inherited from the thread that started it)."""
+    return getattr(thread, _OWNER, None)
+
+
+def _mark(thread: threading.Thread, session: _Session) -> None:
+    setattr(thread, _OWNER, session)
+
+
+_original_start: Callable[[threading.Thread], None] | None = None
+
+
+def _inheriting_start(self: threading.Thread) -> None:
+    """``Thread.start`` that passes a lineage thread's ownership on to the thread it starts."""
+    owner = _owner_of(threading.current_thread())
+    if owner is not None and _owner_of(self) is None:
+        _mark(self, owner)
+    assert _original_start is not None
+    _original_start(self)
+
+
+def _install_inheriting_start() -> None:
+    global _original_start
+    if _original_start is None:
+        _original_start = threading.Thread.start
+        threading.Thread.start = _inheriting_start  # type: ignore[method-assign]
+
+
 class RoutingComms:
     """Stands in for ``SUPERVISOR_COMMS``: lineage threads reach the socket only through the broker."""
 
     def __init__(self, real: Any) -> None:
         self._real = real
         self._main_ident = threading.main_thread().ident
-        self._owned: dict[int, tuple[weakref.ref[threading.Thread], _Session]] = {}
         self._active: _Session | None = None
         self.state_reported_at: float | None = None
 
@@ -159,23 +191,12 @@ class RoutingComms:
     def _route(self) -> tuple[_Session | None, bool]:
         """The session serving the calling thread (None: the real channel), and whether it is lineage's."""
         current = threading.current_thread()
-        ident = current.ident
-        if ident == self._main_ident:
+        if current.ident == self._main_ident:
             return None, False
-        owned = self._owned.get(ident or 0)
-        if owned is not None and owned[0]() is current:
-            return owned[1], True
-        active = self._active
-        if active is None:
-            return None, False
-        if ident not in active.preexisting:  # born while extraction ran: lineage's own thread
-            self.own(current, active)
-            return active, True
-        return active, False
-
-    def own(self, thread: threading.Thread, session: _Session) -> None:
-        if thread.ident is not None:
-            self._owned[thread.ident] = (weakref.ref(thread), session)
+        owner = _owner_of(current)
+        if owner is not None:
+            return owner, True
+        return self._active, False
 
     def _note(self, msg: Any) -> None:
         if type(msg).__name__ in TERMINAL_STATE_MESSAGES:
@@ -202,12 +223,9 @@ class RoutingComms:
         self._active = session
 
     def deactivate(self, session: _Session) -> None:
-        """Stop serving ``session``: own every thread born during it, settle what is still queued."""
+        """Stop serving ``session`` and settle what is still queued."""
         with session.lock:
             session.serving = False
-        for thread in threading.enumerate():
-            if thread.ident not in session.preexisting and thread.ident != self._main_ident:
-                self.own(thread, session)
         if self._active is session:
             self._active = None
         while True:
@@ -256,6 +274,7 @@ def install_routing_comms() -> RoutingComms | None:
     if isinstance(current, RoutingComms):
         return current
     _quiet_refusals()
+    _install_inheriting_start()
     routing = RoutingComms(current)
     task_runner.SUPERVISOR_COMMS = routing
     return routing
@@ -304,12 +323,11 @@ def run_bounded(func: Callable[[], _T], deadline: Deadline, *, name: str = "extr
             session.requests.put(None)  # wake the broker
 
     thread = threading.Thread(target=target, name=f"openlineage-{name.replace(' ', '-')}", daemon=True)
+    _mark(thread, session)
     if routing is not None:
         routing.activate(session)
     try:
         thread.start()
-        if routing is not None:
-            routing.own(thread, session)
         while not finished.is_set():
             remaining = deadline.remaining()
             if remaining <= 0:
