@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 
 import pytest
@@ -243,3 +244,70 @@ def test_reap_kills_a_child_that_does_not_exit_in_time(tmp_path, monkeypatch):
     assert time.monotonic() - began < 2.0  # the deadline, then SIGKILL and a bounded reap
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+class _SlowRedaction:
+    """A deferred redaction (the payload senders finish) whose masker is held until released."""
+
+    def __init__(self, name: str, release: threading.Event, hold: float = 3.0) -> None:
+        self.name = name
+        self.release = release
+        self.hold = hold
+        self.released_in_time: bool | None = None
+
+    def __call__(self):
+        self.released_in_time = self.release.wait(self.hold)
+        return _event(self.name)
+
+
+def test_a_slow_masker_never_holds_the_main_thread_once_the_child_runs(tmp_path):
+    """Defect 2: an event for the running child is redacted and pickled off the submitting thread."""
+    out = tmp_path / "events"
+    sender = ForkSender(lambda: FileClient(out))
+    sender.submit(_event("START"))
+    release = threading.Event()
+    slow = _SlowRedaction("COMPLETE", release)
+    sender.submit(slow)  # returns before the masker is released...
+    release.set()
+    assert sender.close(FixedDeadline(30))
+    assert slow.released_in_time  # ...which the masker saw: it ran on another thread
+    assert [r["name"] for r in _lines(out)] == ["START", "COMPLETE"]
+    assert sender.forks == 1
+
+
+def test_a_masker_slower_than_the_deadline_is_left_behind(tmp_path):
+    out = tmp_path / "events"
+    sender = ForkSender(lambda: FileClient(out))
+    sender.submit(_event("START"))
+    release = threading.Event()
+    sender.submit(_SlowRedaction("COMPLETE", release, hold=30))
+    deadline = FixedDeadline(1.5)  # a kill grace (0.5 s) is kept in reserve
+    returned = threading.Event()
+
+    def close_and_abandon():
+        if not sender.close(deadline):
+            sender.abandon(deadline)
+        returned.set()
+
+    worker = threading.Thread(target=close_and_abandon, daemon=True)
+    worker.start()
+    assert returned.wait(5)  # bounded by the deadline, not by the masker (held for 30 s)
+    release.set()
+    assert [r["name"] for r in _lines(out)] == ["START"]
+    assert sender.child_pids() == []
+
+
+def test_the_preparer_ends_with_the_sender(tmp_path):
+    """One attempt after another in one process (``dags test``): no thread or pipe is left per attempt."""
+    fds_before = len(_open_fds())
+    for _ in range(3):
+        sender = ForkSender(lambda: FileClient(tmp_path / "events"))
+        sender.submit(_event("START"))
+        sender.submit(_event("COMPLETE"))
+        assert sender.close(FixedDeadline(30))
+    for thread in threading.enumerate():
+        if thread.name == "openlineage-fork-preparer":
+            thread.join(5)
+            assert not thread.is_alive()
+    assert len(_open_fds()) <= fds_before
+    assert [r["name"] for r in _lines(tmp_path / "events")] == ["START", "COMPLETE"] * 3

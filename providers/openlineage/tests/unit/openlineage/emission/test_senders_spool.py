@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 
@@ -134,3 +135,67 @@ def test_the_summary_line_says_what_was_spooled(tmp_path, sender_class):
     event = emission.build_terminal("COMPLETE", lambda: run_event("COMPLETE", run_id), None)
     emission.send_terminal(event, "COMPLETE")
     assert "0 of 2 events sent, 2 spooled for later delivery" in emission.summary()
+
+
+class _CountedRedaction:
+    """A deferred redaction that counts its calls and can be held."""
+
+    def __init__(
+        self,
+        state: str,
+        run_id: str,
+        hold: threading.Event | None = None,
+        over: threading.Event | None = None,
+    ) -> None:
+        self.state, self.run_id, self.hold, self.over = state, run_id, hold, over
+        self.calls = 0
+        self.calls_when_over = 0
+
+    def __call__(self):
+        self.calls += 1
+        self.calls_when_over += self.over is not None and self.over.is_set()
+        if self.hold is not None:
+            self.hold.wait(30)
+        return run_event(self.state, self.run_id)
+
+
+@pytest.mark.parametrize("sender_class", SENDERS)
+def test_nothing_is_redacted_once_the_deadline_has_passed(tmp_path, sender_class):
+    """Defect 3: abandon finishes queued payloads only while the deadline lasts."""
+    spool = new_spool(tmp_path)
+    backend = SwitchableBackend(tmp_path / "backend", mode="hang")
+    run_id = str(uuid.uuid4())
+    sender = _sender(sender_class, backend, spool)
+    sender.submit(run_event("START", run_id))
+    over = threading.Event()
+    queued = [_CountedRedaction("RUNNING", run_id, over=over) for _ in range(50)]
+    for payload in queued:
+        sender.submit(payload, essential=False)
+    assert not sender.close(FixedDeadline(0.3))
+    over.set()
+    sender.abandon(FixedDeadline(0))  # already over
+    assert sum(payload.calls_when_over for payload in queued) == 0
+
+
+@pytest.mark.parametrize("sender_class", SENDERS)
+def test_a_masker_held_at_abandon_does_not_hold_the_task(tmp_path, sender_class):
+    spool = new_spool(tmp_path)
+    backend = SwitchableBackend(tmp_path / "backend", mode="hang")
+    run_id = str(uuid.uuid4())
+    sender = _sender(sender_class, backend, spool)
+    sender.submit(run_event("START", run_id))
+    hold = threading.Event()
+    sender.submit(_CountedRedaction("COMPLETE", run_id, hold))
+    deadline = FixedDeadline(1.0)
+    returned = threading.Event()
+
+    def close_and_abandon():
+        if not sender.close(deadline):
+            sender.abandon(deadline)
+        returned.set()
+
+    threading.Thread(target=close_and_abandon, daemon=True).start()
+    try:
+        assert returned.wait(6)  # the deadline's end, not the masker's 30 s
+    finally:
+        hold.set()

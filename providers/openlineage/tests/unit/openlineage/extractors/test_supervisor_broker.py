@@ -266,7 +266,7 @@ def test_a_thread_the_task_starts_during_extraction_stays_the_tasks(comms):
         past_deadline.wait(5)
         try:
             answers.append(_channel().send("task-child"))
-        except BaseException as err:  # noqa: BLE001 - recorded for the assertion
+        except BaseException as err:
             errors.append(err)
 
     def task_thread():  # the task's own thread, started before the extraction

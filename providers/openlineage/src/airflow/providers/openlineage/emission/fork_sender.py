@@ -56,6 +56,7 @@ kill grace, then SIGTERMs, SIGKILLs and reaps, all before the deadline: no zombi
 from __future__ import annotations
 
 import collections
+import contextlib
 import ctypes
 import gc
 import logging
@@ -65,9 +66,10 @@ import select
 import signal
 import struct
 import sys
+import threading
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from airflow.providers.openlineage.emission import metrics
@@ -290,13 +292,158 @@ def _open_pidfd(pid: int) -> int | None:
         return None
 
 
+_NEW, _BUSY, _READY, _UNPICKLABLE, _UNREDACTABLE = range(5)
+
+
 class _Pending:
-    __slots__ = ("essential", "event", "frame")
+    __slots__ = ("error", "essential", "event", "frame", "state")
 
     def __init__(self, event: Any, essential: bool) -> None:
         self.event = event
         self.essential = essential
         self.frame = b""
+        self.state = _NEW
+        self.error = ""
+
+
+class _Preparer:
+    """
+    Finishes (redacts) and pickles, in submission order, the events meant for the running child.
+
+    A daemon thread does it, so the task's thread never waits on a masker or on pickling a large
+    event: ``submit`` only queues, and the terminal phase waits for the preparer within its deadline
+    like it waits for the child. A child forked earlier holds an older copy of the masker, so an event
+    fed through the pipe is finished here, in the runner, never in that child. Each prepared event
+    writes one byte to a wake pipe the parent's wait selects on.
+    """
+
+    def __init__(self) -> None:
+        self.items: collections.deque[_Pending] = collections.deque()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._pid = 0
+        self.wake_fd: int | None = None
+        self._wake_write: int | None = None
+        self._deadline: Deadline | None = None  # once flushing: nothing is prepared after it passed
+        self._halted = False  # the sender gave up (its flush ran out of time): prepare nothing more
+
+    def add(self, item: _Pending) -> None:
+        with self._cond:
+            self.items.append(item)
+            self._cond.notify()
+        self._ensure_thread()
+
+    def take_prepared(self) -> list[_Pending]:
+        """The prepared items at the head, in order (none past one still being prepared)."""
+        self._drain_wake()
+        taken = []
+        with self._cond:
+            while self.items and self.items[0].state not in (_NEW, _BUSY):
+                taken.append(self.items.popleft())
+        return taken
+
+    def take_all(self) -> list[_Pending]:
+        """Every item not taken yet, prepared or not (for the next child, or the spool)."""
+        with self._cond:
+            left = list(self.items)
+            self.items.clear()
+        return left
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[tuple[collections.deque[_Pending], tuple[_Pending, ...]]]:
+        """The items, locked against the thread, and those it is preparing now (not to be dropped)."""
+        with self._cond:
+            yield self.items, tuple(item for item in self.items if item.state == _BUSY)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._pid == os.getpid() and self._thread.is_alive():
+            return
+        self._pid = os.getpid()
+        if self.wake_fd is None:
+            self.wake_fd, self._wake_write = os.pipe()
+            os.set_blocking(self.wake_fd, False)
+            os.set_blocking(self._wake_write, False)
+        self._thread = threading.Thread(target=self._run, name="openlineage-fork-preparer", daemon=True)
+        self._thread.start()
+
+    def bound(self, deadline: Deadline) -> None:
+        """From now on prepare only while ``deadline`` lasts."""
+        with self._cond:
+            self._deadline, self._halted = deadline, False
+            self._cond.notify()
+
+    def halt(self) -> None:
+        """The sender gave up at its deadline: leave what is not prepared yet as it is."""
+        with self._cond:
+            self._halted = True
+
+    def _may_prepare(self) -> bool:
+        return not self._halted and (self._deadline is None or not self._deadline.expired)
+
+    def _next(self) -> _Pending | None:
+        with self._cond:
+            while True:
+                if self._wake_write is None:  # closed: the thread ends
+                    return None
+                if self._may_prepare():
+                    for item in self.items:
+                        if item.state == _NEW:
+                            item.state = _BUSY
+                            return item
+                self._cond.wait()
+
+    def _run(self) -> None:
+        while True:
+            item = self._next()
+            if item is None:
+                return
+            try:
+                event = finished(item.event)
+            except Exception as err:  # noqa: BLE001 - an event that cannot be redacted is never sent
+                item.error, item.state = f"{type(err).__name__}: {err}", _UNREDACTABLE
+            else:
+                try:
+                    payload = pickle.dumps(event, protocol=pickle.HIGHEST_PROTOCOL)
+                except Exception:  # noqa: BLE001 - e.g. a facet class defined in a function: send it by fork
+                    item.event, item.state = event, _UNPICKLABLE
+                else:
+                    item.event = event
+                    item.frame = _FRAME_HEADER.pack(len(payload)) + payload
+                    item.state = _READY
+            self._wake()
+
+    def _wake(self) -> None:
+        with self._cond:  # never a descriptor number close() has given back (it may be reused)
+            if self._wake_write is not None:
+                try:
+                    os.write(self._wake_write, b".")
+                except OSError:  # full: the parent is woken already
+                    pass
+
+    def _drain_wake(self) -> None:
+        if self.wake_fd is None:
+            return
+        try:
+            while os.read(self.wake_fd, 4096):
+                pass
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        """Close the wake pipe (the thread, if still busy with a masker, dies with the process)."""
+        with self._cond:
+            self._halted = True
+            for fd in (self.wake_fd, self._wake_write):
+                if fd is not None:
+                    try:
+                        os.close(fd)
+                    except OSError:
+                        pass
+            self.wake_fd = self._wake_write = None
+            self._cond.notify()
 
 
 class _Child:
@@ -318,14 +465,9 @@ class _Child:
         self.description = describe_event(events[-1].event) if len(events) == 1 else f"{len(events)} events"
 
     def feed(self, item: _Pending) -> bool:
-        """Queue ``item`` as a frame for the child; False when it cannot be pickled or the child ends."""
+        """Queue ``item``'s prepared frame for the child; False when the child is ending."""
         if self.ending or self.feed_fd is None:
             return False
-        try:
-            payload = pickle.dumps(item.event, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception:  # noqa: BLE001 - e.g. a facet class defined in a function: send it by fork
-            return False
-        item.frame = _FRAME_HEADER.pack(len(payload)) + payload
         self.unwritten.append(item)
         self.pump()
         return True
@@ -382,11 +524,13 @@ class _Child:
             kept += (self.unwritten[0],)
         return kept
 
-    def wait(self, timeout: float) -> None:
-        """Return when the child exits or reports, the feed can take more, or after ``timeout``."""
+    def wait(self, timeout: float, also: int | None = None) -> None:
+        """Return when the child exits or reports, the feed takes more, ``also`` is readable, or timed out."""
         readable = [] if self._status_eof else [self.status_fd]
         if self.exit_fd is not None:
             readable.append(self.exit_fd)
+        if also is not None:
+            readable.append(also)
         writable = [self.feed_fd] if self.unwritten and self.feed_fd is not None else []
         try:
             ready, can_write, _ = select.select(readable, writable, [], max(0.0, timeout))
@@ -501,6 +645,7 @@ class ForkSender:
         self._child: _Child | None = None
         self._exiting: list[_Child] = []  # done with their work, not reaped yet
         self._queued: collections.deque[_Pending] = collections.deque()
+        self._preparer = _Preparer()  # events for the running child, redacted and pickled off this thread
         self._closed = False
         self.forks = 0
         self.sent = 0
@@ -514,41 +659,62 @@ class ForkSender:
         return self._child_spooled + self.spooling.spooled
 
     def submit(self, event: Any, *, essential: bool = True) -> bool:
-        """Hand ``event`` to the running child, or queue it behind every earlier one and fork."""
+        """
+        Hand ``event`` to the running child (prepared off this thread), or queue it behind every earlier
+        one and fork. Never redacts or pickles on the caller's thread.
+        """
         if self._closed:
             return False
         self._reap_finished()
         if self._waiting() >= self._max_queue_size:
             self._drop_one()
-        child = self._child
-        if child is not None and not self._queued and callable(event):
-            # It goes through the pipe: finished here, in the runner, as a child forked earlier holds
-            # an older copy of the masker. A child forked for it finishes it itself, off this thread.
-            try:
-                event = finished(event)
-            except Exception as err:  # noqa: BLE001 - an event that cannot be redacted is never sent
-                self.failed += 1
-                log.warning(
-                    "OpenLineage %s not sent, it could not be redacted: %s", describe_event(event), err
-                )
-                return False
         item = _Pending(event, essential)
-        if child is not None and not self._queued and child.feed(item):
+        child = self._child
+        if child is not None and not self._queued and not child.ending:
+            self._preparer.add(item)
             return True
         self._queued.append(item)
         if child is not None and not child.ending:
             child.end()  # order: this event and what follows go to the next child, after this one
         return self._advance()
 
+    def _feed_prepared(self) -> None:
+        """Give the running child what the preparer has finished, in order."""
+        for item in self._preparer.take_prepared():
+            child = self._child
+            if item.state == _UNREDACTABLE:
+                self._not_redacted(item)
+            elif item.state == _READY and not self._queued and child is not None and child.feed(item):
+                continue
+            else:  # cannot be pickled, or its child is ending: it and what follows go to the next child
+                self._queued.append(item)
+                if child is not None and not child.ending:
+                    child.end()
+
+    def _count_unredactable(self) -> None:
+        """Items the preparer could not redact, moved to the queue: never sent, counted once."""
+        bad = [item for item in self._queued if item.state == _UNREDACTABLE]
+        for item in bad:
+            self._queued.remove(item)
+            self._not_redacted(item)
+
+    def _not_redacted(self, item: _Pending) -> None:
+        self.failed += 1
+        name = describe_event(item.event)
+        log.warning("OpenLineage %s not sent, it could not be redacted: %s", name, item.error)
+
     def _waiting(self) -> int:
-        return len(self._queued) + (self._child.waiting if self._child is not None else 0)
+        in_child = self._child.waiting if self._child is not None else 0
+        return len(self._queued) + in_child + len(self._preparer)
 
     def _drop_one(self) -> None:
         child = self._child
         unwritten = child.unwritten if child is not None else collections.deque()
         protected = child.undroppable if child is not None else ()
         keep = self._keep_dropped if self.spooling.enabled else None
-        self.dropped = drop_one([unwritten, self._queued], self.dropped, protected, keep=keep)
+        with self._preparer.held() as (preparing, busy):
+            queues = [unwritten, preparing, self._queued]
+            self.dropped = drop_one(queues, self.dropped, protected + busy, keep=keep)
 
     def _keep_dropped(self, item: _Pending) -> bool:
         return self.spooling.keep(item.event, "the send queue was full")
@@ -563,31 +729,39 @@ class ForkSender:
 
     def flush(self, deadline: Deadline) -> bool:
         """End the child's feed and wait for it (and what is queued), keeping a kill grace in reserve."""
+        self._preparer.bound(deadline)
         while True:
             self._reap_finished()
             self._advance()
             child = self._child
-            if child is None and not self._queued:
+            if child is None and not self._queued and not len(self._preparer):
                 return True
             remaining = deadline.remaining(reserve=KILL_GRACE_SECONDS + self.spooling.reserve)
             if remaining <= 0:
                 if child is not None and not self._queued and child.own_events_done:
                     self._end_replay(child)  # only its backlog replay is left: stop it, nothing is lost
                     return True
+                self._preparer.halt()
                 return False
-            if child is not None:
+            if child is None:  # only the preparer is busy (its child is gone): wait for it
+                _wait_readable(self._preparer.wake_fd, min(remaining, _WAIT_SLICE))
+                self._feed_prepared()
+                continue
+            if not len(self._preparer):
                 child.end()
                 if child.work_done and child.feed_fd is None:
                     self._retire(child)  # its events are settled; the exit is reaped later
                     continue
-                # Woken by the child's exit, its status or a writable feed; sliced so a deadline cut
-                # by SIGTERM is seen.
-                child.wait(min(remaining, _WAIT_SLICE))
+            # Woken by the child's exit, its status, a writable feed or a prepared event; sliced so a
+            # deadline cut by SIGTERM is seen.
+            child.wait(min(remaining, _WAIT_SLICE), also=self._preparer.wake_fd)
 
     def close(self, deadline: Deadline) -> bool:
         """Every child closes its own client before it exits, so closing is flushing and refusing more."""
         done = self.flush(deadline)
         self._closed = True
+        if done:
+            self._preparer.close()  # its thread ends; on failure abandon() closes it
         return done
 
     def reap(self, deadline: Deadline) -> None:
@@ -626,8 +800,10 @@ class ForkSender:
             unsent = child.unconfirmed + not_written
             child.close()
             self._child = None
+        unsent += [item for item in self._preparer.take_all() if item.state != _UNREDACTABLE]
         unsent += list(self._queued)
         self._queued.clear()
+        self._preparer.close()
         if unsent and deadline is not None:
             pairs = [(item.event, item.essential) for item in unsent]
             self.spooling.keep_all(pairs, "the deadline passed before it was sent", deadline)
@@ -699,6 +875,7 @@ class ForkSender:
 
     def _reap_finished(self) -> None:
         self._reap_exiting()
+        self._feed_prepared()
         child = self._child
         if child is None:
             return
@@ -711,8 +888,10 @@ class ForkSender:
         if pid == 0:
             return
         self._child = None
-        # What the child never got (it ended early) goes to the next child, ahead of what is queued.
-        self._queued.extendleft(reversed(child.take_unsent()))
+        # What the child never got (it ended early) goes to the next child, ahead of what is queued;
+        # what was being prepared for it follows (queued items always come after those).
+        self._queued.extendleft(reversed(child.take_unsent() + self._preparer.take_all()))
+        self._count_unredactable()
         self._report(child, os.waitstatus_to_exitcode(status))
 
     def _settle(self, child: _Child) -> None:
@@ -755,6 +934,17 @@ class ForkSender:
             if _reaped_within(child.pid, wait):
                 return
         log.warning("OpenLineage child %d could not be reaped; it was sent SIGKILL", child.pid)
+
+
+def _wait_readable(fd: int | None, seconds: float) -> None:
+    """Wait until ``fd`` is readable, at most ``seconds``."""
+    if fd is None:
+        time.sleep(max(0.0, min(seconds, _POLL_FLOOR)))
+        return
+    try:
+        select.select([fd], [], [], max(0.0, seconds))
+    except (OSError, ValueError):
+        time.sleep(max(0.0, min(seconds, _POLL_FLOOR)))
 
 
 def _reaped_within(pid: int, seconds: float) -> bool:

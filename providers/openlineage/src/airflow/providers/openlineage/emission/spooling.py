@@ -28,6 +28,7 @@ senders keep :attr:`Spooling.reserve` of it free for them.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -103,6 +104,8 @@ class Spooling:
             log.warning("OpenLineage event not spooled, it could not be redacted: %s", type(err).__name__)
             self.not_kept += 1
             return False
+        if event is None:  # a deferred build that turned out to have nothing to send
+            return False
         if self.spool.write(event, reason):
             self.spooled += 1
             return True
@@ -122,22 +125,49 @@ class Spooling:
         Spool ``(event, essential)`` pairs while ``deadline`` allows; what does not fit is dropped, counted.
 
         START and terminal events are written first (in their order), then the extras: when time runs
-        short it is the extras (child query events, public-API events) that do not make it.
+        short it is the extras (child query events, public-API events) that do not make it. A payload
+        still to be redacted is redacted only while the deadline lasts, on a daemon thread the caller
+        waits for no longer than the deadline: a slow masker never holds the task past it.
         """
         if self.spool is None:
             return 0
         pending = list(events)
         ordered = [event for event, essential in pending if essential]
         ordered += [event for event, essential in pending if not essential]
-        kept = 0
-        for position, event in enumerate(ordered):
-            if deadline.expired:
-                self.not_kept += len(ordered) - position
-                for _ in range(len(ordered) - position):
-                    metrics.incr("spool.dropped.deadline")
-                break
-            kept += self.keep(event, reason)
-        return kept
+        if not ordered:
+            return 0
+        progress = _KeepProgress(len(ordered))
+        if deadline.expired:
+            self._count_not_kept(progress.left)
+            return 0
+        writer = threading.Thread(
+            target=self._keep_in_order,
+            args=(ordered, reason, deadline, progress),
+            name="openlineage-spool-writer",
+            daemon=True,
+        )
+        writer.start()
+        if not progress.done.wait(deadline.remaining()):
+            progress.abandoned = True  # what the writer has not begun is dropped, counted by it
+        return progress.kept
+
+    def _keep_in_order(
+        self, ordered: list[OpenLineageEvent], reason: str, deadline: Deadline, progress: _KeepProgress
+    ) -> None:
+        try:
+            for event in ordered:
+                if deadline.expired or progress.abandoned:
+                    break
+                progress.kept += self.keep(event, reason)
+                progress.left -= 1
+            self._count_not_kept(progress.left)
+        finally:
+            progress.done.set()
+
+    def _count_not_kept(self, count: int) -> None:
+        self.not_kept += count
+        for _ in range(count):
+            metrics.incr("spool.dropped.deadline")
 
     def replay_backlog(self, client_factory: Callable[[], Any], deadline: Deadline) -> int:
         """
@@ -155,6 +185,16 @@ class Spooling:
         result = replay(spool, client_factory, FixedDeadline(seconds), max_files=TASK_REPLAY_MAX_FILES)
         metrics.timing("spool.task_replay", time.monotonic() - started)
         return result.sent
+
+
+class _KeepProgress:
+    """How far a bounded :meth:`Spooling.keep_all` got; shared with its writer thread."""
+
+    def __init__(self, count: int) -> None:
+        self.left = count
+        self.kept = 0
+        self.abandoned = False
+        self.done = threading.Event()
 
 
 __all__ = ["SENT", "SPOOLED", "SPOOL_RESERVE_SECONDS", "Spooling"]

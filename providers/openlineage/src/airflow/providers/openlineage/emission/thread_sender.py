@@ -186,9 +186,9 @@ class ThreadSender:
             self._abandoned = True
             items = [item for item in (self._current, *self._queue) if item is not None]
             self._queue = collections.deque(item for item in self._queue if item.payload is _CLOSE)
-        events = [(_built(item.payload), item.essential) for item in items if item.payload is not _CLOSE]
-        kept = [(event, essential) for event, essential in events if event is not None]
-        self.spooling.keep_all(kept, "the deadline passed before it was sent", deadline)
+        # Payloads still to be redacted are redacted by keep_all, and only while the deadline lasts.
+        unsent = [(item.payload, item.essential) for item in items if item.payload is not _CLOSE]
+        self.spooling.keep_all(unsent, "the deadline passed before it was sent", deadline)
 
     @property
     def pending(self) -> int:
