@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 
 import pytest
 from test_senders_common import FileClient, _event
@@ -17,10 +18,11 @@ from airflow.providers.openlineage.emission.thread_sender import ThreadSender
 
 @pytest.fixture(autouse=True)
 def default_interval(monkeypatch):
-    # Senders other tests left blocked on a hung transport still hold the module's count: start clean.
+    # A fresh module state for each test (the watchdog too: it waits on the module's condition).
     monkeypatch.setattr(switch_interval, "_holders", 0)
     monkeypatch.setattr(switch_interval, "_restore", None)
-    monkeypatch.setattr(switch_interval, "_lock", threading.Lock())
+    monkeypatch.setattr(switch_interval, "_cond", threading.Condition())
+    monkeypatch.setattr(switch_interval, "_watchdog", None)
     before = sys.getswitchinterval()
     sys.setswitchinterval(0.005)
     yield
@@ -95,3 +97,37 @@ def test_a_forked_child_gets_the_interval_back_and_a_free_lock():
         worker.join(5)
     assert switch_interval._holders == 0
     assert sys.getswitchinterval() == pytest.approx(0.005)
+
+
+def _wait_for(predicate, timeout: float = 5.0) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes (a condition, not a fixed sleep)."""
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_sender_blocked_on_a_hung_backend_gives_the_interval_back(tmp_path):
+    """Defect 4: the short interval is process-wide; it is held at most MAX_HOLD, never for a hung send."""
+    entered = threading.Event()
+    release = threading.Event()
+
+    class HungClient(FileClient):
+        def emit(self, event):
+            entered.set()
+            release.wait(30)
+
+    sender = ThreadSender(lambda: HungClient(tmp_path / "events"))
+    sender.submit(_event("START"))
+    try:
+        assert entered.wait(5)
+        assert _wait_for(lambda: sys.getswitchinterval() == pytest.approx(0.005))
+    finally:
+        release.set()
+        assert sender.close(FixedDeadline(5))
+    assert sys.getswitchinterval() == pytest.approx(0.005)
+    # ...and the next send gets it again
+    with short_switch_interval():
+        assert sys.getswitchinterval() == pytest.approx(SHORT_INTERVAL)

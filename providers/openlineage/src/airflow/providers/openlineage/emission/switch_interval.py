@@ -23,6 +23,10 @@ delays the task's main thread by up to that long each time the task comes back f
 call, a query, a file read), and the task's ``execute()`` pays for lineage it should not wait for.
 While a lineage thread has work, the interval is lowered to ``SHORT_INTERVAL``; when the last such
 thread is done it goes back to what it was, unless something else changed it meanwhile.
+
+The interval is process-wide, so one hold lasts at most ``MAX_HOLD``: a watchdog thread gives it back
+when a send blocks longer (a hung backend), and the process never runs at the short interval beyond a
+healthy send's few milliseconds plus that cap.
 """
 
 from __future__ import annotations
@@ -30,39 +34,52 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 SHORT_INTERVAL = 0.0005  # seconds: the task regains the GIL within half a millisecond
+MAX_HOLD = 0.25  # seconds: no hold keeps the process at the short interval for longer
 
-_lock = threading.Lock()
+_cond = threading.Condition()
 _holders = 0
 _restore: tuple[float, float] | None = None  # (the interval to restore, the one we set)
+_held_since: float | None = None  # when the current hold lowered the interval (monotonic)
+_watchdog: threading.Thread | None = None
 
 
 @contextmanager
 def short_switch_interval() -> Iterator[None]:
     """Lower the interpreter's switch interval while the block runs (nested and concurrent uses share it)."""
-    global _holders, _restore
-    with _lock:
+    global _holders
+    with _cond:
         if _holders == 0:
-            before = sys.getswitchinterval()
-            if before > SHORT_INTERVAL:
-                sys.setswitchinterval(SHORT_INTERVAL)
-                _restore = (before, sys.getswitchinterval())
+            _lower()
         _holders += 1
     try:
         yield
     finally:
-        with _lock:
+        with _cond:
             _holders = max(0, _holders - 1)
             if _holders == 0:
                 _give_back()
 
 
+def _lower() -> None:
+    global _restore, _held_since
+    before = sys.getswitchinterval()
+    if before > SHORT_INTERVAL:
+        sys.setswitchinterval(SHORT_INTERVAL)
+        _restore = (before, sys.getswitchinterval())
+        _held_since = time.monotonic()
+        _ensure_watchdog()
+        _cond.notify()
+
+
 def _give_back() -> None:
     """Put back the interval we replaced, unless the task changed it meanwhile."""
-    global _restore
+    global _restore, _held_since
+    _held_since = None
     if _restore is not None:
         before, ours = _restore
         _restore = None
@@ -70,11 +87,34 @@ def _give_back() -> None:
             sys.setswitchinterval(before)
 
 
+def _ensure_watchdog() -> None:
+    global _watchdog
+    if _watchdog is None or not _watchdog.is_alive():
+        _watchdog = threading.Thread(target=_watch, name="openlineage-switch-interval", daemon=True)
+        _watchdog.start()
+
+
+def _watch() -> None:
+    """Give the interval back once a hold has lasted ``MAX_HOLD`` (its holder blocks on I/O)."""
+    cond = _cond
+    with cond:
+        while True:
+            if _held_since is None:
+                cond.wait()
+                continue
+            left = _held_since + MAX_HOLD - time.monotonic()
+            if left > 0:
+                cond.wait(left)
+                continue
+            _give_back()  # the holders stay counted: the interval is lowered again after they are done
+
+
 def _reset_after_fork() -> None:
     """A forked child has none of the parent's lineage threads: its interval goes back, its lock is new."""
-    global _lock, _holders
-    _lock = threading.Lock()
+    global _cond, _holders, _watchdog
+    _cond = threading.Condition()
     _holders = 0
+    _watchdog = None
     _give_back()
 
 
