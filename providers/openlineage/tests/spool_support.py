@@ -29,7 +29,8 @@ def run_event(
 class SwitchableBackend:
     """
     A client whose outcome is read from ``<dir>/mode`` at each emit: ``ok`` appends the event to
-    ``<dir>/received``, ``fail`` raises, ``hang`` sleeps. Works across fork: the file is the switch.
+    ``<dir>/received``, ``fail`` raises, ``hang`` sleeps, ``hang-backlog`` sleeps for events of the
+    job ``backlog`` only. Works across fork: the file is the switch.
     """
 
     def __init__(self, directory: Path, mode: str = "ok") -> None:
@@ -58,7 +59,7 @@ class _Client:
         mode = (self.directory / "mode").read_text()
         if mode == "fail":
             raise ConnectionRefusedError("backend refused the connection")
-        if mode == "hang":
+        if mode == "hang" or (mode == "hang-backlog" and event.job.name == "backlog"):
             time.sleep(60)
         line = json.dumps([event.run.runId, event.eventType.value, event.job.name]) + "\n"
         fd = os.open(self.directory / "received", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -199,3 +199,27 @@ def test_a_masker_held_at_abandon_does_not_hold_the_task(tmp_path, sender_class)
         assert returned.wait(6)  # the deadline's end, not the masker's 30 s
     finally:
         hold.set()
+
+
+@pytest.mark.parametrize("sender_class", SENDERS)
+def test_a_hung_backlog_replay_never_holds_the_task(tmp_path, sender_class):
+    """Defect 5: the task waits for its own events; other runs' backlog gets a bounded share, hard."""
+    spool = new_spool(tmp_path)
+    spool.write(run_event("START", str(uuid.uuid4()), job="backlog"), "test backlog")
+    backend = SwitchableBackend(tmp_path / "backend", mode="hang-backlog")
+    run_id = str(uuid.uuid4())
+    sender = _sender(sender_class, backend, spool)
+    sender.submit(run_event("START", run_id))
+    sender.submit(run_event("COMPLETE", run_id))
+    outcome: list[bool] = []
+    returned = threading.Event()
+
+    def close():
+        outcome.append(sender.close(FixedDeadline(60)))
+        returned.set()
+
+    threading.Thread(target=close, daemon=True).start()
+    assert returned.wait(10)  # not the 60 s deadline: the replay send hangs, the task does not wait
+    assert outcome == [True]
+    assert [(r, s) for r, s, _ in backend.received()] == [(run_id, "START"), (run_id, "COMPLETE")]
+    sender.abandon(FixedDeadline(1))

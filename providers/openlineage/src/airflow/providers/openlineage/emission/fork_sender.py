@@ -730,6 +730,7 @@ class ForkSender:
     def flush(self, deadline: Deadline) -> bool:
         """End the child's feed and wait for it (and what is queued), keeping a kill grace in reserve."""
         self._preparer.bound(deadline)
+        replay_ends: float | None = None  # once the child's own events are settled: the backlog's share
         while True:
             self._reap_finished()
             self._advance()
@@ -737,6 +738,12 @@ class ForkSender:
             if child is None and not self._queued and not len(self._preparer):
                 return True
             remaining = deadline.remaining(reserve=KILL_GRACE_SECONDS + self.spooling.reserve)
+            if child is not None and not self._queued and not len(self._preparer) and child.own_events_done:
+                if replay_ends is None:
+                    replay_ends = time.monotonic() + TASK_REPLAY_BUDGET_SECONDS
+                if time.monotonic() >= replay_ends:
+                    self._end_replay(child)  # a backlog replay past its share: stop it, nothing is lost
+                    return True
             if remaining <= 0:
                 if child is not None and not self._queued and child.own_events_done:
                     self._end_replay(child)  # only its backlog replay is left: stop it, nothing is lost

@@ -38,6 +38,7 @@ import collections
 import logging
 import os
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -45,6 +46,7 @@ from typing import Any
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
 from airflow.providers.openlineage.emission.delivery import close_client, describe_event, drop_one
+from airflow.providers.openlineage.emission.replay import TASK_REPLAY_BUDGET_SECONDS
 from airflow.providers.openlineage.emission.spooling import SENT, Spooling
 from airflow.providers.openlineage.emission.switch_interval import short_switch_interval
 
@@ -145,15 +147,21 @@ class ThreadSender:
         """
         Send what is queued, then close the client on the sender thread; wait until ``deadline``.
 
-        True when every event was handed over and the client delivered what it buffered (a backlog
-        replay still running at the deadline does not count against it). With a spool, the end of the
+        True when every event was handed over and the client delivered what it buffered. A backlog
+        replay after them holds the caller for at most ``TASK_REPLAY_BUDGET_SECONDS`` (it goes on, on
+        the daemon thread, and does not count against the result). With a spool, the end of the
         deadline is kept free for :meth:`abandon` to write what is unsent.
         """
         self.begin_close(deadline)
         if not self._ensure_thread():
             return False
+        replay_ends: float | None = None  # once our own events are closed: the backlog's hard share
         while not self._closed.is_set():
             remaining = deadline.remaining(self.spooling.reserve)
+            if self._own_closed.is_set():
+                if replay_ends is None:
+                    replay_ends = time.monotonic() + TASK_REPLAY_BUDGET_SECONDS
+                remaining = min(remaining, replay_ends - time.monotonic())
             if remaining <= 0 or not self.is_alive():
                 break
             self._closed.wait(min(remaining, _WAIT_SLICE))
