@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
 import pickle
+import signal
 import types
 
 from airflow.providers.standard.operators.empty import EmptyOperator
@@ -208,3 +210,35 @@ def test_the_scheduler_starts_its_helper_at_on_starting_once_and_other_jobs_do_n
         listener._job.job_type = "SchedulerJob" if expected else "TriggererJob"
         listener._dag_run_helper()  # the first DAG-run event: never a second start
         assert len(starts) == expected, argv
+
+
+class _SigtermOnFirstSubmit:
+    """An emitter that records what it is given; the first submit brings a SIGTERM (mid-dispatch)."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+
+    def submit_build(self, key: str, build: object) -> None:
+        if not self.keys:
+            os.kill(os.getpid(), signal.SIGTERM)
+        self.keys.append(key)
+
+
+def test_a_sigterm_mid_dispatch_submits_every_message_once():
+    """Defect 6: the SIGTERM handler only asks the loop to stop; it never raises inside a dispatch."""
+    with DAG("sigterm_dag", schedule=None) as dag:
+        EmptyOperator(task_id="only")
+    stream = io.BytesIO()
+    for run_id in ("r1", "r2", "r3"):
+        values = DagRunSnapshot.portable_values(_dag_run(dag, run_id, "running"))
+        stream.write(encode_message((RunState.START, values, "")))
+    stream.seek(0)
+    emitter = _SigtermOnFirstSubmit()
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        assert serve(stream, emitter, _Loader(dag), quiet=0.05, stop_on_sigterm=True) == 3
+    finally:
+        assert signal.getsignal(signal.SIGTERM) is previous  # serve puts back what it found
+        signal.signal(signal.SIGTERM, previous)
+    assert sorted(emitter.keys) == sorted(set(emitter.keys))
+    assert len(emitter.keys) == 3

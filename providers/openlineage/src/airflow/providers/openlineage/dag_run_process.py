@@ -134,12 +134,7 @@ def build_event(
     return dag_run_event(state, snapshot, msg)
 
 
-class _Stop(Exception):
-    """SIGTERM: stop reading and drain."""
-
-
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise _Stop
+_STOP = object()  # SIGTERM: stop reading and drain
 
 
 def _read_into(stream: Any, inbox: queue.SimpleQueue) -> None:
@@ -162,6 +157,7 @@ def serve(
     *,
     quiet: float = QUIET_SECONDS,
     max_delay: float = MAX_DELAY_SECONDS,
+    stop_on_sigterm: bool = False,
 ) -> int:
     """
     Queue one event build per message until end of input; returns how many were read.
@@ -171,8 +167,30 @@ def serve(
     messages are held until no new one came for ``quiet`` seconds (the loop has moved on) or the
     oldest waited ``max_delay``: the reads then fall between the scheduler's loops instead of
     competing with them (SQLite blocks a writer while anyone reads).
+
+    With ``stop_on_sigterm`` a SIGTERM ends the reading: its handler only queues a stop marker
+    (``SimpleQueue.put`` is safe in a signal handler), so it never raises inside a dispatch, and every
+    message read is submitted exactly once. The handler found is put back on return.
     """
     inbox: queue.SimpleQueue = queue.SimpleQueue()
+    previous = (
+        signal.signal(signal.SIGTERM, lambda signum, frame: inbox.put(_STOP)) if stop_on_sigterm else None
+    )
+    try:
+        return _serve(inbox, stream, emitter, loader, quiet, max_delay)
+    finally:
+        if stop_on_sigterm:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _serve(
+    inbox: queue.SimpleQueue,
+    stream: Any,
+    emitter: BackgroundEmitter,
+    loader: DagLoader,
+    quiet: float,
+    max_delay: float,
+) -> int:
     threading.Thread(
         target=_read_into, args=(stream, inbox), name="openlineage-helper-reader", daemon=True
     ).start()
@@ -188,22 +206,22 @@ def serve(
             )
         held.clear()
 
-    try:
-        while True:
-            wait = None if not held else max(0.0, min(quiet, oldest + max_delay - time.monotonic()))
-            try:
-                message = inbox.get(timeout=wait)
-            except queue.Empty:
-                dispatch()
-                continue
-            if message is _END:
-                break
-            read += 1
-            if not held:
-                oldest = time.monotonic()
-            held.append(message)
-    except _Stop:
-        log.info("OpenLineage DAG-run event helper: SIGTERM, draining")
+    while True:
+        wait = None if not held else max(0.0, min(quiet, oldest + max_delay - time.monotonic()))
+        try:
+            message = inbox.get(timeout=wait)
+        except queue.Empty:
+            dispatch()
+            continue
+        if message is _END:
+            break
+        if message is _STOP:
+            log.info("OpenLineage DAG-run event helper: SIGTERM, draining")
+            break
+        read += 1
+        if not held:
+            oldest = time.monotonic()
+        held.append(message)
     dispatch()
     return read
 
@@ -211,7 +229,6 @@ def serve(
 def main() -> None:
     """Entry point of the helper process."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         os.nice(HELPER_NICENESS)
     except OSError:  # not permitted here: the helper runs at the scheduler's priority
@@ -228,9 +245,8 @@ def main() -> None:
         spool=configured_spool(),
     )
     try:
-        serve(sys.stdin.buffer, emitter, DagLoader())
+        serve(sys.stdin.buffer, emitter, DagLoader(), stop_on_sigterm=True)
     finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         emitter.shutdown()
 
 
