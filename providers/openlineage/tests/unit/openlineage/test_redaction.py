@@ -231,3 +231,34 @@ def test_a_secret_under_a_sensitive_key_is_masked_in_the_single_pass(monkeypatch
     redacted = Serde.to_json(redact_event(facet))
     assert "hunter2-unregistered" not in redacted
     assert passes == [True]  # masked by its key name; nothing else to look for
+
+
+def test_with_no_masker_importable_sensitive_keys_are_still_masked(monkeypatch, caplog):
+    """Defect 7: no masker module means masking by key name alone, never a pass-through."""
+    from airflow.providers.openlineage import redaction
+
+    monkeypatch.setattr(redaction, "_masker_modules", lambda: [])
+    monkeypatch.setattr(redaction, "_warned_no_masker", False)
+    conf = {"password": "hunter2-unit", "nested": {"api_key": "k-12345", "list": [{"token": "t-12345"}]}}
+    with caplog.at_level("WARNING", logger=redaction.__name__):
+        masked = redact_structure(to_json_value(conf))
+        event = RunEvent(
+            eventType=RunState.START,
+            eventTime="2026-12-07T00:00:00+00:00",
+            run=Run(
+                runId="01936f1c-0000-7000-8000-000000000000",
+                facets={
+                    "airflow": AirflowDagRunFacet(
+                        dag={"dag_id": "d"}, dagRun={"conf": {"db_password": "hunter2-unit"}}
+                    )
+                },
+            ),
+            job=Job(namespace="default", name="d.t"),
+            producer="https://example.com",
+        )
+        text = Serde.to_json(redact_event(event))
+    assert masked == {"password": MASK, "nested": {"api_key": MASK, "list": [{"token": MASK}]}}
+    assert "hunter2-unit" not in text
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1
+    assert "masker" in warnings[0]

@@ -45,6 +45,41 @@ Redactor = Callable[[Any, "str | None"], Any]
 KeyCheck = Callable[[str], bool]
 
 
+# Airflow's own list of sensitive key names, matched as parts of a lower-cased name. Used only when no
+# masker module can be imported, so that redaction never passes a ``password`` through.
+FALLBACK_SENSITIVE_NAMES = frozenset(
+    {
+        "access_token",
+        "api_key",
+        "apikey",
+        "authorization",
+        "passphrase",
+        "passwd",
+        "password",
+        "private_key",
+        "secret",
+        "token",
+        "keyfile_dict",
+        "service_account",
+    }
+)
+_warned_no_masker = False
+
+
+def _fallback_key_check(name: str) -> bool:
+    lowered = name.lower()
+    return any(part in lowered for part in FALLBACK_SENSITIVE_NAMES)
+
+
+def _warn_no_masker() -> None:
+    global _warned_no_masker
+    if not _warned_no_masker:
+        _warned_no_masker = True
+        log.warning(
+            "OpenLineage found no Airflow secrets masker to import; events are masked by key name only"
+        )
+
+
 def _masker_modules() -> list[Any]:
     """Both copies of Airflow's masker: the Task SDK's (task runner) and core's (scheduler, API server)."""
     found = []
@@ -76,9 +111,12 @@ class _Maskers:
             for module in modules
             if hasattr(module, "should_hide_value_for_key")
         ]
+        if not modules:  # fail closed: keys are still checked, by Airflow's default names
+            _warn_no_masker()
+            self.key_checks = [_fallback_key_check]
         # Every masker says whether a key is sensitive: then a string under a key none of them calls
         # sensitive is masked by its content alone, and the maskers are asked without the name.
-        self._names_checked = len(self.key_checks) == len(self.redactors)
+        self._names_checked = bool(self.redactors) and len(self.key_checks) == len(self.redactors)
         # Batch mode (see ``redact_event``): such strings are kept as they are and collected, so that
         # the maskers read them all at once; ``collected_unchanged`` says whether that was right.
         self.collected: list[str] | None = [] if batch and self._names_checked else None
@@ -137,6 +175,8 @@ class _Maskers:
         return not any(secret in joined for secret in self.also_mask)
 
     def _mask_uncached(self, value: Any, name: str | None) -> Any:
+        if not self.redactors and self.sensitive(name):
+            return _mask_all(value)  # no masker to ask: a sensitive key's value is masked here
         if self._by_content_alone(name):
             name = None  # the same outcome, without each masker normalising the name again
         for redactor in self.redactors:
