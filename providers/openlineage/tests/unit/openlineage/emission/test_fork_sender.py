@@ -311,3 +311,14 @@ def test_the_preparer_ends_with_the_sender(tmp_path):
             assert not thread.is_alive()
     assert len(_open_fds()) <= fds_before
     assert [r["name"] for r in _lines(tmp_path / "events")] == ["START", "COMPLETE"] * 3
+
+
+def test_forking_leaves_the_process_warning_filters_as_they_were(tmp_path):
+    """Defect 8: the fork warning is silenced for our fork only, not by a filter left in the process."""
+    import warnings
+
+    before = list(warnings.filters)
+    sender = ForkSender(lambda: FileClient(tmp_path / "events"))
+    sender.submit(_event("START"))
+    assert sender.close(FixedDeadline(30))
+    assert warnings.filters == before

@@ -87,19 +87,21 @@ except ImportError:  # pragma: no cover - Airflow depends on it
 log = logging.getLogger(__name__)
 
 
-def _quiet_fork_warning() -> None:
+@contextlib.contextmanager
+def _quiet_fork_warning() -> Iterator[None]:
     """
     Python 3.12+ warns "This process is multi-threaded, use of fork() may lead to deadlocks in the
     child." Our fork handles that (the child is bounded by its deadline, killed and reaped), so the
-    warning is not shown for this module's fork. Added right before each fork (adding it again only
-    moves it to the front): a filter set at import would be lost to any later reset of the filters.
+    warning is not shown for this module's fork. The filter lives only around the fork: the process's
+    filter list is put back as it was right after it (the child never leaves the block).
     """
-    warnings.filterwarnings(
-        "ignore",
-        message=r".*use of fork\(\) may lead to deadlocks",
-        category=DeprecationWarning,
-        module=__name__,
-    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore",
+            message=r".*use of fork\(\) may lead to deadlocks",
+            category=DeprecationWarning,
+        )
+        yield
 
 
 KILL_GRACE_SECONDS = 0.5
@@ -838,8 +840,8 @@ class ForkSender:
         feed_read, feed_write = os.pipe()
         parent_pid = os.getpid()
         try:
-            _quiet_fork_warning()
-            pid = os.fork()
+            with _quiet_fork_warning():
+                pid = os.fork()
         except OSError as err:
             for fd in (status_read, status_write, feed_read, feed_write):
                 os.close(fd)
