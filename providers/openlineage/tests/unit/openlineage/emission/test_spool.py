@@ -182,3 +182,38 @@ def test_status_and_purge(tmp_path):
     held.release()
     assert spool.purge() == 1
     assert spool.status().files == 0
+
+
+def test_the_directory_is_synced_after_the_rename(tmp_path, monkeypatch):
+    """Defect 9: the rename itself is made durable, not only the file's content."""
+    synced: list[bool] = []
+    real_fsync = os.fsync
+
+    def recording_fsync(fd):
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real_fsync(fd)
+
+    monkeypatch.setattr(spool_module.os, "fsync", recording_fsync)
+    spool = new_spool(tmp_path)
+    assert spool.write(run_event("START"), "test")
+    assert synced == [False, True]  # the file, then the directory holding its new name
+
+
+def test_a_complete_temporary_file_left_by_a_crash_is_recovered_not_deleted(tmp_path):
+    """Defect 9: a synced temporary file whose rename was lost is put in place once stale."""
+    spool = new_spool(tmp_path)
+    event = run_event("START")
+    data = spool_module.encode(event, "test")
+    name = f"{time.time_ns():019d}-4242-000001-{len(data)}.{event.run.runId}.START.json"
+    complete = spool.directory / f".tmp-{name}"
+    complete.write_bytes(data)
+    torn = spool.directory / f".tmp-{name.replace('000001', '000002')}"
+    torn.write_bytes(data[: len(data) // 2])
+    old = time.time() - 3600
+    for path in (complete, torn):
+        os.utime(path, (old, old))
+    entries = spool.entries()
+    assert [entry.name for entry in entries] == [name]
+    assert Serde.to_json(decode(entries[0].path.read_bytes())[0]) == Serde.to_json(event)
+    assert not complete.exists()
+    assert not torn.exists()  # half a file: nothing to recover

@@ -20,8 +20,10 @@ The on-disk spool (``[openlineage] spool_dir``): events that could not be delive
 One file per event, named ``<time ns>-<pid>-<seq>-<bytes>.<run id>.<event type>.json`` so a directory
 listing sorted by name is the order events were spooled in, and the run a file belongs to and its
 size are known without reading it (or even a ``stat``). Files are written to a hidden temporary name
-with owner-only permissions, flushed to disk (``fsync``) and renamed into place: a reader never sees
-half a file, and a runner killed right after the rename leaves a complete one. Only finished,
+with owner-only permissions, flushed to disk (``fsync``), renamed into place and the directory
+synced, so the new name survives a crash too: a reader never sees half a file, and a runner killed
+right after the rename leaves a complete one. A temporary file a crash left behind (its rename lost)
+is put in place once stale when it holds a whole event, and removed only when it does not. Only finished,
 redacted events are ever handed to the spool.
 
 A reader claims a file with an exclusive ``flock`` on it (non-blocking) and checks the name still
@@ -51,7 +53,13 @@ from pathlib import Path
 
 from airflow.providers.openlineage.emission import metrics
 from airflow.providers.openlineage.emission.base import OpenLineageEvent
-from airflow.providers.openlineage.emission.spooled_event import encode, kind_of, run_id_of
+from airflow.providers.openlineage.emission.spooled_event import (
+    CorruptSpoolFile,
+    decode,
+    encode,
+    kind_of,
+    run_id_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -216,6 +224,7 @@ class Spool:
         except BaseException:
             _unlink_quietly(tmp)
             raise
+        _sync_directory(self.directory)
 
     def _make_room(self, size: int) -> None:
         """Remove the oldest files until ``size`` more bytes fit (counted, one WARNING)."""
@@ -271,15 +280,18 @@ class Spool:
             found = []
             now = time.time()
             for item in listing:
-                if item.name.startswith(_TMP_PREFIX):
-                    _remove_if_stale(item, now)
-                    continue
-                match = _NAME.match(item.name)
+                name = item.name
+                if name.startswith(_TMP_PREFIX):
+                    if not _recover_if_stale(self.directory, item, now):
+                        continue
+                    name = name[len(_TMP_PREFIX) :]
+                match = _NAME.match(name)
                 if match is None:
                     continue
                 # The size is in the name: listing a large spool costs no stat() per file.
                 stamp, size = int(match["stamp"]), int(match["size"])
-                found.append(SpoolEntry(item.path, item.name, match["run"], match["kind"], stamp, size))
+                path = os.path.join(self.directory, name)
+                found.append(SpoolEntry(path, name, match["run"], match["kind"], stamp, size))
             found.sort(key=lambda entry: entry.name)
             self._runs_waiting = {entry.run_id for entry in found}
             return found
@@ -368,12 +380,44 @@ def _unlink_quietly(path: Path) -> None:
         pass
 
 
-def _remove_if_stale(item: os.DirEntry[str], now: float) -> None:
+def _sync_directory(directory: Path) -> None:
+    """Make a rename in ``directory`` durable (its entry is part of the directory, not of the file)."""
     try:
-        if now - item.stat().st_mtime > _STALE_TMP_SECONDS:
-            os.unlink(item.path)
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # a file system that cannot sync directories: the file itself is synced
         pass
+    finally:
+        os.close(fd)
+
+
+def _recover_if_stale(directory: Path, item: os.DirEntry[str], now: float) -> bool:
+    """
+    A temporary file old enough that its writer is gone: put in place when it holds a whole event
+    (True), else removed. A younger one belongs to a writer still at work and is left alone.
+    """
+    try:
+        if now - item.stat().st_mtime <= _STALE_TMP_SECONDS:
+            return False
+        final = item.name[len(_TMP_PREFIX) :]
+        with open(item.path, "rb") as stream:
+            data = stream.read()
+        try:
+            decode(data)
+        except CorruptSpoolFile:
+            os.unlink(item.path)
+            return False
+        if _NAME.match(final) is None:
+            os.unlink(item.path)
+            return False
+        os.rename(item.path, os.path.join(directory, final))
+        _sync_directory(directory)
+        return True
+    except OSError:
+        return False
 
 
 _open_lock = threading.Lock()
