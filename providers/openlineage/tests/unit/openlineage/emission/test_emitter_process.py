@@ -106,3 +106,47 @@ def test_a_helper_that_died_is_started_again(tmp_path, monkeypatch):
     process.shutdown()
     assert [int(line) for line in out.read_text().splitlines()] == [0, 1, 3, 4]
     assert process.lost == 1
+
+
+class _Unreapable:
+    """A helper that outlives SIGKILL (uninterruptible I/O): an unbounded wait on it never returns."""
+
+    pid = 424242
+    stdin = None
+
+    def __init__(self) -> None:
+        import threading
+
+        self.killed = False
+        self.forever = threading.Event()
+
+    def wait(self, timeout=None):
+        import subprocess
+
+        if timeout is None:
+            self.forever.wait(30)  # stands in for "never"
+        raise subprocess.TimeoutExpired("helper", timeout)
+
+    def poll(self):
+        return None
+
+    def kill(self):
+        self.killed = True
+
+
+@pytest.mark.parametrize("action", ["shutdown", "_restart"])
+def test_shutdown_and_restart_never_wait_unbounded_on_a_killed_helper(action):
+    """Defect 10: after SIGKILL the reap is bounded too."""
+    import threading
+
+    channel = EmitterProcess(["true"], max_queue_size=10, shutdown_timeout=0.2)
+    helper = _Unreapable()
+    channel._process = helper
+    channel._closing = action == "_restart"  # no new helper is spawned after the restart's reap
+    done = threading.Event()
+    threading.Thread(target=lambda: (getattr(channel, action)(), done.set()), daemon=True).start()
+    try:
+        assert done.wait(10)
+        assert helper.killed
+    finally:
+        helper.forever.set()

@@ -322,3 +322,23 @@ def test_forking_leaves_the_process_warning_filters_as_they_were(tmp_path):
     sender.submit(_event("START"))
     assert sender.close(FixedDeadline(30))
     assert warnings.filters == before
+
+
+def test_the_reap_after_sigkill_is_charged_to_the_deadline(tmp_path, monkeypatch):
+    """Defect 10: terminating a child waits no longer than the deadline has left (plus a small floor)."""
+    sender = ForkSender(lambda: FileClient(tmp_path / "never", delay=3600))
+    sender.submit(_event("START"))
+    (pid,) = sender.child_pids()
+    wait_ends: list[float] = []  # when each wait would end at the latest (the fake never reaps)
+    monkeypatch.setattr(
+        fork_sender,
+        "_reaped_within",
+        lambda pid, seconds: wait_ends.append(time.monotonic() + seconds) or False,
+    )
+    deadline_end = time.monotonic() + 0.3
+    sender.abandon(FixedDeadline(0.3))
+    monkeypatch.undo()
+    assert wait_ends
+    assert max(wait_ends) <= deadline_end + fork_sender.REAP_FLOOR_SECONDS
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)  # the test's own clean-up: the child was never reaped by the patched sender

@@ -74,6 +74,9 @@ def _read_exactly(stream: IO[bytes], size: int) -> bytes:
     return b"".join(chunks)
 
 
+REAP_AFTER_KILL_SECONDS = 1.0
+
+
 class EmitterProcess:
     """Feeds messages to one helper process; never blocks the caller."""
 
@@ -142,8 +145,7 @@ class EmitterProcess:
         try:
             process.wait(deadline.remaining())
         except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            _kill_and_reap(process)
             log.warning(
                 "OpenLineage: the event helper process did not finish within %ss at shutdown; stopped",
                 f"{self._shutdown_timeout:g}",
@@ -202,13 +204,21 @@ class EmitterProcess:
         if old is not None:
             code = old.poll()
             if code is None:
-                old.kill()
-            old.wait()
+                _kill_and_reap(old)
             log.warning("OpenLineage: the event helper process exited (code %s); its events are lost", code)
         if self._closing or time.monotonic() - self._last_start < RESTART_INTERVAL:
             return False
         metrics.incr("emit.worker_replaced")
         return self._spawn()
+
+
+def _kill_and_reap(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL, then reap within ``REAP_AFTER_KILL_SECONDS`` (a process in uninterruptible I/O is left)."""
+    process.kill()
+    try:
+        process.wait(REAP_AFTER_KILL_SECONDS)
+    except subprocess.TimeoutExpired:
+        log.warning("OpenLineage: the event helper process %s did not exit after SIGKILL", process.pid)
 
 
 __all__ = ["EmitterProcess", "encode_message", "read_message"]

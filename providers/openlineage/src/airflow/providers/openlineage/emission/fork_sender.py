@@ -110,7 +110,10 @@ CHILD_TITLE = "airflow openlineage-sender"
 _PR_SET_PDEATHSIG = 1
 _POLL_FLOOR = 0.005
 _WAIT_SLICE = 0.05
-_REAP_AFTER_KILL = 1.0
+_REAP_AFTER_KILL = 1.0  # outside a deadline only (a sender used without one)
+# After SIGKILL a child is gone within milliseconds; when the deadline has nothing left the reap still
+# gets this long, the small measured margin over ``execution_timeout``.
+REAP_FLOOR_SECONDS = 0.05
 _FALLBACK_MAX_FD = 65536
 _FRAME_HEADER = struct.Struct(">I")
 _END_FRAME = _FRAME_HEADER.pack(0)
@@ -646,6 +649,7 @@ class ForkSender:
         self._replay_on_close = replay_on_close
         self._child: _Child | None = None
         self._exiting: list[_Child] = []  # done with their work, not reaped yet
+        self._unreaped: list[int] = []  # sent SIGKILL, not reaped within the deadline: reaped later
         self._queued: collections.deque[_Pending] = collections.deque()
         self._preparer = _Preparer()  # events for the running child, redacted and pickled off this thread
         self._closed = False
@@ -781,7 +785,7 @@ class ForkSender:
         while self._exiting:
             child = self._exiting.pop()
             if not _reaped_within(child.pid, deadline.remaining()):
-                self._terminate(child, 0.0)
+                self._terminate(child, 0.0, deadline)
             child.close()
 
     def abandon(self, deadline: Deadline | None = None) -> None:
@@ -801,7 +805,7 @@ class ForkSender:
             )
             child = self._child
             not_written = child.take_unsent()
-            self._terminate(child, grace)
+            self._terminate(child, grace, deadline, reserve)
             child.drain_status()
             self.sent += child.delivered
             self._child_spooled += child.spooled
@@ -818,7 +822,7 @@ class ForkSender:
             self.spooling.keep_all(pairs, "the deadline passed before it was sent", deadline)
 
     def _end_replay(self, child: _Child) -> None:
-        self._terminate(child, 0.0)
+        self._terminate(child, 0.0, FixedDeadline(KILL_GRACE_SECONDS))  # flush kept this in reserve
         child.drain_status()
         self._settle(child)
         child.close()
@@ -873,6 +877,7 @@ class ForkSender:
         self._exiting.append(child)
 
     def _reap_exiting(self) -> None:
+        self._unreaped = [pid for pid in self._unreaped if not _reaped_within(pid, 0.0)]
         for child in list(self._exiting):
             try:
                 pid, _ = os.waitpid(child.pid, os.WNOHANG)
@@ -933,16 +938,33 @@ class ForkSender:
                 "OpenLineage child %d sending %s exited with %s", child.pid, child.description, exit_code
             )
 
-    def _terminate(self, child: _Child, grace: float) -> None:
-        """SIGTERM, at most ``grace`` seconds, SIGKILL, bounded reap."""
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, _REAP_AFTER_KILL)):
-            try:
-                os.kill(child.pid, sig)
-            except ProcessLookupError:
-                pass
-            if _reaped_within(child.pid, wait):
-                return
-        log.warning("OpenLineage child %d could not be reaped; it was sent SIGKILL", child.pid)
+    def _terminate(
+        self, child: _Child, grace: float, deadline: Deadline | None, reserve: float = 0.0
+    ) -> None:
+        """
+        SIGTERM, at most ``grace`` seconds, SIGKILL, then a reap within what ``deadline`` has left
+        (less ``reserve``, at least ``REAP_FLOOR_SECONDS``). A child not reaped by then (it cannot
+        be scheduled) is reaped without waiting by later calls; it was sent SIGKILL.
+        """
+        if _reaped_within(child.pid, 0.0):
+            return
+        try:
+            os.kill(child.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        if _reaped_within(child.pid, grace):
+            return
+        try:
+            os.kill(child.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        after_kill = (
+            _REAP_AFTER_KILL if deadline is None else max(REAP_FLOOR_SECONDS, deadline.remaining(reserve))
+        )
+        if _reaped_within(child.pid, after_kill):
+            return
+        self._unreaped.append(child.pid)
+        log.warning("OpenLineage child %d was sent SIGKILL and is not reaped yet", child.pid)
 
 
 def _wait_readable(fd: int | None, seconds: float) -> None:
