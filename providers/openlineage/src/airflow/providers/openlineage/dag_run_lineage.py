@@ -27,6 +27,7 @@ emitter's thread, in the scheduler's case in the helper process.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from openlineage.client.event_v2 import RunEvent, RunState
 
@@ -82,4 +83,42 @@ def _known(snapshot: DagRunSnapshot) -> set[str]:
     return known
 
 
-__all__ = ["dag_run_event"]
+def get_airflow_state_run_facet(
+    dag_id: str, run_id: str, task_ids: list[str], dag_run_state: Any
+) -> dict[str, Any]:
+    """``{"airflowState": ...}``: the run's state and its tasks' states and durations (read from the DB)."""
+    from airflow.providers.openlineage.airflow_description import fetch_dag_run_state, to_json_value
+    from airflow.providers.openlineage.plugins.facets import AirflowStateRunFacet
+
+    try:
+        fields = fetch_dag_run_state(dag_id, run_id, to_json_value(dag_run_state))
+    except Exception as err:  # noqa: BLE001 - a facet, never an error for the caller
+        log.warning(
+            "OpenLineage `airflowState` of %s/%s left out: %s: %s", dag_id, run_id, type(err).__name__, err
+        )
+        return {}
+    if task_ids:
+        wanted = set(task_ids)
+        for key in ("tasksState", "tasksDuration"):
+            fields[key] = {task_id: v for task_id, v in fields[key].items() if task_id in wanted}
+    return {"airflowState": AirflowStateRunFacet(**fields)}
+
+
+def get_dag_job_dependency_facet(dag_id: str, dag_run_id: str) -> dict[str, Any]:
+    """``{"jobDependencies": ...}`` of an asset-triggered DAG run; ``{}`` when none or on any problem."""
+    from airflow.providers.openlineage.job_dependencies import job_dependency_facet
+
+    try:
+        return job_dependency_facet(dag_id, dag_run_id)
+    except Exception as err:  # noqa: BLE001 - a facet, never an error for the caller
+        log.warning(
+            "OpenLineage `jobDependencies` of %s/%s left out: %s: %s",
+            dag_id,
+            dag_run_id,
+            type(err).__name__,
+            err,
+        )
+        return {}
+
+
+__all__ = ["dag_run_event", "get_airflow_state_run_facet", "get_dag_job_dependency_facet"]

@@ -37,7 +37,7 @@ from typing import Any
 
 from openlineage.client.event_v2 import RunState
 
-from airflow.providers.openlineage import client_config, conf
+from airflow.providers.openlineage import client_config, conf, extra_events
 from airflow.providers.openlineage.airflow_description import one_event_build
 from airflow.providers.openlineage.attempt_notice import remove_notice, write_notice
 from airflow.providers.openlineage.child_context import ChildLineageContext, container_family
@@ -145,6 +145,7 @@ class TaskLineage:
         self._config_ok = False
         # Replaced whole by the main thread; other threads read it once (extras arrive from any thread).
         self._attempt: TaskAttempt | None = None
+        extra_events.attach(self.take_extra)
 
     @property
     def extractor_manager(self) -> ExtractorManager:
@@ -207,6 +208,14 @@ class TaskLineage:
         """True between the beginning and the terminal event of an attempt whose events are on."""
         attempt = self._attempt
         return attempt is not None and attempt.accepts_extra_events()
+
+    def take_extra(self, event: OpenLineageEvent) -> bool:
+        """The taker attached to :mod:`.extra_events`: True when an open attempt took ``event``."""
+        attempt = self._attempt
+        if attempt is None or not attempt.accepts_extra_events():
+            return False
+        self.submit_extra(event)
+        return True
 
     def submit_extra(self, event: OpenLineageEvent) -> None:
         """

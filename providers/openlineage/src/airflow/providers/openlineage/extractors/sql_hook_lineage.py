@@ -151,9 +151,12 @@ def emit_lineage_from_sql_extras(
     task_instance: Any, sql_extras: list[Any], is_successful: bool = True
 ) -> None:
     """Emit a query job (START + COMPLETE/FAIL) per reported statement, through the bounded emitter."""
-    from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
+    from airflow.providers.openlineage import extra_events
+    from airflow.providers.openlineage.redaction import redact_event
 
     _, events = sql_extras_lineage(task_instance, sql_extras, is_successful)
-    adapter = get_openlineage_listener().adapter
     for event in events:
-        adapter.emit(event)
+        try:
+            extra_events.emit_extra(redact_event(event))
+        except Exception as err:  # noqa: BLE001 - lineage never raises into the task
+            log.warning("Failed to emit OpenLineage query event: %s: %s", type(err).__name__, err)

@@ -32,7 +32,7 @@ from typing import Any
 
 from openlineage.client.event_v2 import RunState
 
-from airflow.providers.openlineage import client_config
+from airflow.providers.openlineage import client_config, extra_events
 from airflow.providers.openlineage.plugins import adapter_events
 from airflow.providers.openlineage.redaction import redact_event
 from airflow.providers.openlineage.run_ids import (
@@ -87,16 +87,7 @@ class OpenLineageAdapter:
             if self._client is not None:  # a caller-supplied client: the caller chose synchronous sending
                 self._client.emit(event)
                 return event
-            from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
-
-            task_lineage = get_openlineage_listener().active_task_lineage()
-            if task_lineage is not None:
-                task_lineage.submit_extra(event)
-            else:
-                from airflow.providers.openlineage.emission.background import get_background_emitter
-
-                config = self.get_openlineage_config()
-                get_background_emitter(lambda: client_config.build_client(config)).submit(event)
+            extra_events.emit_extra(event, self.get_openlineage_config())
         except Exception as err:  # noqa: BLE001 - lineage never raises into its caller
             log.warning("Failed to emit OpenLineage event: %s: %s", type(err).__name__, err)
         return event
@@ -312,7 +303,7 @@ class OpenLineageAdapter:
         job_description_type: str | None,
         msg: str | None,
     ) -> Any:
-        from airflow.providers.openlineage.utils.utils import get_airflow_state_run_facet
+        from airflow.providers.openlineage.dag_run_lineage import get_airflow_state_run_facet
 
         def build() -> Any:
             facets = {
@@ -350,6 +341,6 @@ class OpenLineageAdapter:
 def _dependencies(dag_id: str, run_id: str, is_asset_triggered: bool) -> dict[str, Any]:
     if not is_asset_triggered:
         return {}
-    from airflow.providers.openlineage.utils.utils import get_dag_job_dependency_facet
+    from airflow.providers.openlineage.dag_run_lineage import get_dag_job_dependency_facet
 
     return get_dag_job_dependency_facet(dag_id, run_id)

@@ -153,12 +153,6 @@ class OpenLineageListener:
     def extractor_manager(self) -> ExtractorManager:
         return self.task_lineage.extractor_manager
 
-    def active_task_lineage(self) -> TaskLineage | None:
-        """The task attempt's lineage while its events are being produced (task runner only), else None."""
-        if self._task_lineage is not None and self._task_lineage.accepts_extra_events():
-            return self._task_lineage
-        return None
-
     # -- task instance hooks -------------------------------------------------------------------
 
     @hookimpl

@@ -36,6 +36,10 @@ from airflow.providers.openlineage.api.core import (
 )
 from airflow.providers.openlineage.assets import get_runtime_outlet_assets, translate_airflow_asset
 from airflow.providers.openlineage.custom_facets import get_user_provided_run_facets
+from airflow.providers.openlineage.dag_run_lineage import (
+    get_airflow_state_run_facet,
+    get_dag_job_dependency_facet,
+)
 from airflow.providers.openlineage.events import (
     _MAX_DOC_BYTES,
     _parent_facet,
@@ -348,44 +352,6 @@ def get_airflow_job_facet(dag_run: Any) -> dict[str, Any]:
     except Exception as err:  # noqa: BLE001 - a facet, never an error for the caller
         log.warning(
             "OpenLineage `airflow` job facet of %s left out: %s: %s", dag_run, type(err).__name__, err
-        )
-        return {}
-
-
-def get_airflow_state_run_facet(
-    dag_id: str, run_id: str, task_ids: list[str], dag_run_state: Any
-) -> dict[str, Any]:
-    """``{"airflowState": ...}``: the run's state and its tasks' states and durations (read from the DB)."""
-    from airflow.providers.openlineage.airflow_description import fetch_dag_run_state, to_json_value
-    from airflow.providers.openlineage.plugins.facets import AirflowStateRunFacet
-
-    try:
-        fields = fetch_dag_run_state(dag_id, run_id, to_json_value(dag_run_state))
-    except Exception as err:  # noqa: BLE001 - a facet, never an error for the caller
-        log.warning(
-            "OpenLineage `airflowState` of %s/%s left out: %s: %s", dag_id, run_id, type(err).__name__, err
-        )
-        return {}
-    if task_ids:
-        wanted = set(task_ids)
-        for key in ("tasksState", "tasksDuration"):
-            fields[key] = {task_id: v for task_id, v in fields[key].items() if task_id in wanted}
-    return {"airflowState": AirflowStateRunFacet(**fields)}
-
-
-def get_dag_job_dependency_facet(dag_id: str, dag_run_id: str) -> dict[str, Any]:
-    """``{"jobDependencies": ...}`` of an asset-triggered DAG run; ``{}`` when none or on any problem."""
-    from airflow.providers.openlineage.job_dependencies import job_dependency_facet
-
-    try:
-        return job_dependency_facet(dag_id, dag_run_id)
-    except Exception as err:  # noqa: BLE001 - a facet, never an error for the caller
-        log.warning(
-            "OpenLineage `jobDependencies` of %s/%s left out: %s: %s",
-            dag_id,
-            dag_run_id,
-            type(err).__name__,
-            err,
         )
         return {}
 
