@@ -10,8 +10,8 @@ import datetime as dt
 import time
 from types import SimpleNamespace
 
-from airflow.providers.openlineage.child_context import ChildLineageContext
-from airflow.providers.openlineage.events import TaskRunIdentity
+from airflow.providers.openlineage.describe.events import TaskRunIdentity
+from airflow.providers.openlineage.task_runner.child_context import ChildLineageContext
 
 WHEN = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 ROUNDS, PER_ROUND = 5, 20_000

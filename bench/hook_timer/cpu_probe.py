@@ -26,13 +26,14 @@ _seconds: dict[str, float] = {}
 _lock = threading.Lock()
 
 # (module, attribute path, label)
+_TASK_LINEAGE = "airflow.providers.openlineage.task_runner.task_lineage"
 _PROBES = [
-    ("airflow.providers.openlineage.task_lineage", "TaskLineage.on_running", "main: running hook"),
-    ("airflow.providers.openlineage.task_lineage", "TaskLineage.on_terminal", "main: terminal hook"),
-    ("airflow.providers.openlineage.task_lineage", "TaskLineage.finish", "main: before_stopping"),
-    ("airflow.providers.openlineage.task_lineage", "TaskLineage._build", "build thread: extract + build"),
-    ("airflow.providers.openlineage.task_lineage", "TaskLineage._client_factory", "sender: client init"),
-    ("airflow.providers.openlineage.redaction", "DeferredRedaction.__call__", "sender: redaction"),
+    (_TASK_LINEAGE, "TaskLineage.on_running", "main: running hook"),
+    (_TASK_LINEAGE, "TaskLineage.on_terminal", "main: terminal hook"),
+    (_TASK_LINEAGE, "TaskLineage.finish", "main: before_stopping"),
+    (_TASK_LINEAGE, "TaskLineage._build", "build thread: extract + build"),
+    (_TASK_LINEAGE, "TaskLineage._client_factory", "sender: client init"),
+    ("airflow.providers.openlineage.redact.redaction", "DeferredRedaction.__call__", "sender: redaction"),
     ("airflow.providers.openlineage.emission.delivery", "send_event", "sender: client.emit"),
     ("openlineage.client.serde", "Serde.to_json", "sender: to_json"),
 ]

@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO_ROOT / "dev"))
 @pytest.fixture(autouse=True)
 def _fresh_openlineage_config():
     """Each test reads the configuration anew and may warn anew."""
-    from airflow.providers.openlineage import client_config, conf
+    from airflow.providers.openlineage import conf
+    from airflow.providers.openlineage.config import client_config
     from airflow.providers.openlineage.emission import spool
 
     conf.clear_cache()

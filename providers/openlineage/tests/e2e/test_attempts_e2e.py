@@ -27,7 +27,10 @@ from e2e_support import DAGS, MODES, rest_api
 from harness import AirflowEnv
 from receiver import Receiver
 
-from airflow.providers.openlineage.run_ids import build_dag_run_ol_run_id, build_task_instance_ol_run_id
+from airflow.providers.openlineage.describe.run_ids import (
+    build_dag_run_ol_run_id,
+    build_task_instance_ol_run_id,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 

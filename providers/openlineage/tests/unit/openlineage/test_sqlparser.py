@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow.providers.openlineage.sql_schemas import parse_query_result
+from airflow.providers.openlineage.describe.sql_schemas import parse_query_result
 from airflow.providers.openlineage.sqlparser import (
     DEFAULT_INFORMATION_SCHEMA_COLUMNS,
     DEFAULT_INFORMATION_SCHEMA_TABLE_NAME,
@@ -116,7 +116,7 @@ def test_schema_lookup_closes_the_connection_it_opened(tmp_path):
     """A real DB-API connection (sqlite3, whose ``with conn`` only commits) is closed after the lookup."""
     import sqlite3
 
-    from airflow.providers.openlineage.sql_schemas import get_table_schemas
+    from airflow.providers.openlineage.describe.sql_schemas import get_table_schemas
 
     opened: list[sqlite3.Connection] = []
 

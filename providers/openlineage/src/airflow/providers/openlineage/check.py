@@ -47,8 +47,9 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
-from airflow.providers.openlineage import client_config, conf
-from airflow.providers.openlineage.config_masking import mask_config_text, mask_known_secrets
+from airflow.providers.openlineage import conf
+from airflow.providers.openlineage.config import client_config
+from airflow.providers.openlineage.redact.config_masking import mask_config_text, mask_known_secrets
 
 PROBE_JOB = "openlineage_check"
 _ENV_PREFIX = "AIRFLOW__OPENLINEAGE__"
@@ -163,7 +164,7 @@ def describe_transport(transport: Any, config: dict[str, Any] | None) -> dict[st
 
 
 def emission_policy_report() -> dict[str, Any]:
-    from airflow.providers.openlineage.emission_policy import configured_rules, rule_problem
+    from airflow.providers.openlineage.describe.emission_policy import configured_rules, rule_problem
 
     raw = conf.emission_policy()
     rejected = [
@@ -197,8 +198,8 @@ def listener_registered() -> bool:
 def probe_event() -> Any:
     from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 
-    from airflow.providers.openlineage.events import utcnow
-    from airflow.providers.openlineage.run_ids import _PRODUCER
+    from airflow.providers.openlineage.describe.events import utcnow
+    from airflow.providers.openlineage.describe.run_ids import _PRODUCER
 
     return RunEvent(
         eventType=RunState.COMPLETE,
@@ -321,8 +322,8 @@ def spool_report() -> dict[str, Any]:
 
 def run_check(no_send: bool = False) -> tuple[dict[str, Any], int]:
     """Everything the command reports, and its exit code."""
-    from airflow.providers.openlineage.emission.attempt import task_success_overtime
     from airflow.providers.openlineage.emission.deadline import OVERTIME_MARGIN
+    from airflow.providers.openlineage.task_runner.attempt_emission import task_success_overtime
 
     timeout = float(conf.execution_timeout())
     overtime = task_success_overtime()

@@ -99,7 +99,7 @@ SENSITIVE_OPTIONS = frozenset({"transport"})
 
 def warn_bad_value(option: str, value: object, fallback: str) -> None:
     """Log one WARNING per process for a bad value of ``[openlineage] option`` (secrets masked)."""
-    from airflow.providers.openlineage.config_masking import mask_config_text
+    from airflow.providers.openlineage.redact.config_masking import mask_config_text
 
     key = (option, repr(value))
     if key in _warned:

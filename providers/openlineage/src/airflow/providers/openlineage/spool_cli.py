@@ -36,7 +36,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from airflow.providers.openlineage import client_config, conf
+from airflow.providers.openlineage import conf
+from airflow.providers.openlineage.config import client_config
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.emission.replay import ReplayResult, replay
 from airflow.providers.openlineage.emission.spool import Spool, configured_spool

@@ -10,8 +10,8 @@ import pytest
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, task
 
-from airflow.providers.openlineage import emission_policy as ep
 from airflow.providers.openlineage.api.emission_policy import extend_global_openlineage_emission_policy
+from airflow.providers.openlineage.describe import emission_policy as ep
 
 
 def _policy(monkeypatch, rules):

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 from unittest import mock
 
 from airflow.providers.openlineage.api import sql as api_sql
-from airflow.providers.openlineage.emission_policy import EmissionPolicy
+from airflow.providers.openlineage.describe.emission_policy import EmissionPolicy
 
 WHEN = dt.datetime(2025, 6, 1, tzinfo=dt.UTC)
 

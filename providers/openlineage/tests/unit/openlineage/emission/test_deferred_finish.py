@@ -9,12 +9,12 @@ import threading
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import documentation_job as job_facet
 from openlineage.client.serde import Serde
-from test_senders_common import FileClient, _lines
+from sender_support import FileClient, _lines
 
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.emission.fork_sender import ForkSender
 from airflow.providers.openlineage.emission.thread_sender import ThreadSender
-from airflow.providers.openlineage.redaction import MASK, DeferredRedaction
+from airflow.providers.openlineage.redact.redaction import MASK, DeferredRedaction
 
 SECRET = "canary-deferred-7f3a"
 

@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from test_senders_common import FileClient, _event, _lines, _open_fds
+from sender_support import FileClient, _event, _lines, _open_fds
 
 from airflow.providers.openlineage.emission import fork_sender
 from airflow.providers.openlineage.emission.deadline import FixedDeadline

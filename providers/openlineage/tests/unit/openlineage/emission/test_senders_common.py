@@ -2,52 +2,15 @@
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
 
 import pytest
+from sender_support import FileClient, _event, _lines, _open_fds  # noqa: F401 - shared with other tests
 
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.emission.fork_sender import ForkSender
 from airflow.providers.openlineage.emission.thread_sender import ThreadSender
-
-
-class FileClient:
-    """A client that appends each event's name to a file, optionally slowly or forever."""
-
-    def __init__(self, path, delay=0.0):
-        self.path = path
-        self.delay = delay
-
-    def emit(self, event):
-        time.sleep(self.delay)
-        with open(self.path, "a") as out:
-            out.write(json.dumps({"name": event["name"], "pid": os.getpid(), "fds": _open_fds()}) + "\n")
-
-
-def _open_fds() -> list[str]:
-    """What each open descriptor points at (``socket:[...]``, ``pipe:[...]``, a path)."""
-    targets = []
-    for fd in os.listdir("/proc/self/fd"):
-        try:
-            targets.append(os.readlink(f"/proc/self/fd/{fd}"))
-        except OSError:
-            pass  # listdir's own descriptor, already closed
-    return targets
-
-
-class Event(dict):
-    pass
-
-
-def _event(name):
-    return Event(name=name)
-
-
-def _lines(path):
-    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
 @pytest.mark.parametrize("sender_class", [ForkSender, ThreadSender])

@@ -9,12 +9,12 @@ import uuid
 import pytest
 from spool_support import SwitchableBackend, new_spool, run_event
 
-from airflow.providers.openlineage.emission.attempt import AttemptEmission
 from airflow.providers.openlineage.emission.deadline import AttemptDeadline, FixedDeadline
 from airflow.providers.openlineage.emission.fork_sender import ForkSender
 from airflow.providers.openlineage.emission.replay import replay
 from airflow.providers.openlineage.emission.spooling import Spooling
 from airflow.providers.openlineage.emission.thread_sender import ThreadSender
+from airflow.providers.openlineage.task_runner.attempt_emission import AttemptEmission
 
 SENDERS = [ForkSender, ThreadSender]
 MARGIN = 1.0

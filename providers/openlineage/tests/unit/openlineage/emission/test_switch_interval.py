@@ -8,7 +8,7 @@ import threading
 import time
 
 import pytest
-from test_senders_common import FileClient, _event
+from sender_support import FileClient, _event
 
 from airflow.providers.openlineage.emission import switch_interval
 from airflow.providers.openlineage.emission.deadline import FixedDeadline

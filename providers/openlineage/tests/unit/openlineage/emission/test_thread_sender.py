@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import threading
 
-from test_senders_common import FileClient, _event, _lines
+from sender_support import FileClient, _event, _lines
 
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.emission.thread_sender import ThreadSender

@@ -7,9 +7,9 @@ import logging
 import threading
 import types
 
+from airflow.providers.openlineage.describe.snapshots import DagRunSnapshot
 from airflow.providers.openlineage.plugins import listener as listener_module
 from airflow.providers.openlineage.plugins.listener import OpenLineageListener
-from airflow.providers.openlineage.snapshots import DagRunSnapshot
 
 
 class ExplodingTaskInstance:

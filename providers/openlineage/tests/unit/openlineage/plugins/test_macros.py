@@ -6,7 +6,7 @@ import datetime as dt
 from types import SimpleNamespace
 from unittest import mock
 
-from airflow.providers.openlineage.events import TaskRunIdentity
+from airflow.providers.openlineage.describe.events import TaskRunIdentity
 from airflow.providers.openlineage.plugins import macros
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 

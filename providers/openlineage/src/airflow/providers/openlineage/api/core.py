@@ -102,7 +102,9 @@ def next_query_counter_from_context() -> str:
 def _task_emits(task_instance: Any, resolve: Callable[..., Any] | None = None) -> bool:
     """Whether the emission policy lets ``task_instance`` emit (``resolve``: the resolver to ask)."""
     if resolve is None:
-        from airflow.providers.openlineage.emission_policy import resolve_task_emission_policy as resolve
+        from airflow.providers.openlineage.describe.emission_policy import (
+            resolve_task_emission_policy as resolve,
+        )
 
     policy = resolve(
         operator=getattr(task_instance, "task", None),

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 from typing import Any, TypeVar
 
-from airflow.providers.openlineage.emission_policy import (
+from airflow.providers.openlineage.describe.emission_policy import (
     EMIT,
     EMIT_DAG_EVENTS,
     EMIT_TASK_EVENTS,

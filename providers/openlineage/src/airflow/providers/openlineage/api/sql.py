@@ -32,7 +32,7 @@ from airflow.providers.openlineage.api.core import (
     is_openlineage_active,
     next_query_counter_from_context,
 )
-from airflow.providers.openlineage.emission_policy import resolve_task_emission_policy
+from airflow.providers.openlineage.describe.emission_policy import resolve_task_emission_policy
 
 log = logging.getLogger(__name__)
 
@@ -93,8 +93,11 @@ def emit_query_lineage(
             return None
         from openlineage.client.facet_v2 import sql_job
 
-        from airflow.providers.openlineage.query_events import build_query_events, external_query_facet
-        from airflow.providers.openlineage.run_ids import get_job_name
+        from airflow.providers.openlineage.describe.query_events import (
+            build_query_events,
+            external_query_facet,
+        )
+        from airflow.providers.openlineage.describe.run_ids import get_job_name
         from airflow.providers.openlineage.sqlparser import SQLParser
 
         inputs, outputs = list(inputs or []), list(outputs or [])

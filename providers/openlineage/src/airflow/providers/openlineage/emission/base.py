@@ -47,7 +47,7 @@ OpenLineageEvent: TypeAlias = RunEvent | DatasetEvent | JobEvent
 def finished(payload: object) -> object:
     """
     The event a submitted payload stands for: a deferred one (a callable, e.g.
-    :class:`~airflow.providers.openlineage.redaction.DeferredRedaction`) is finished here, by the
+    :class:`~airflow.providers.openlineage.redact.redaction.DeferredRedaction`) is finished here, by the
     sender, just before it is serialised. Raises what finishing it raised.
     """
     return payload() if callable(payload) else payload

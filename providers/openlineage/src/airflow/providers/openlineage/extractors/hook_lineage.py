@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow.providers.openlineage.assets import dedupe, to_openlineage_dataset
+from airflow.providers.openlineage.describe.assets import dedupe, to_openlineage_dataset
 from airflow.providers.openlineage.extractors.base import OperatorLineage
 from airflow.providers.openlineage.extractors.sql_hook_lineage import SQL_JOB_KEY, sql_extras_lineage
 

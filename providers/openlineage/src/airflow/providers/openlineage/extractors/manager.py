@@ -33,6 +33,7 @@ from openlineage.client.facet_v2 import extraction_error_run
 
 from airflow.providers.openlineage import conf
 from airflow.providers.openlineage.conf import warn_bad_value
+from airflow.providers.openlineage.config.imports import import_configured
 from airflow.providers.openlineage.extractors.base import (
     OL_METHOD_NAME_COMPLETE,
     OL_METHOD_NAME_START,
@@ -43,7 +44,6 @@ from airflow.providers.openlineage.extractors.base import (
 from airflow.providers.openlineage.extractors.bash import BashExtractor
 from airflow.providers.openlineage.extractors.python import PythonExtractor
 from airflow.providers.openlineage.extractors.source import unknown_operator_facet
-from airflow.providers.openlineage.utils.imports import import_configured
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ class ExtractorManager:
     @staticmethod
     def _with_runtime_outlets(outputs: list[Any], task_instance: Any) -> list[Any]:
         """Add the assets the task attached through asset aliases while it ran."""
-        from airflow.providers.openlineage.assets import (
+        from airflow.providers.openlineage.describe.assets import (
             dedupe,
             get_runtime_outlet_assets,
             to_openlineage_dataset,
@@ -206,20 +206,20 @@ class ExtractorManager:
 
     @staticmethod
     def convert_to_ol_dataset_from_object_storage_uri(uri: str) -> Any:
-        from airflow.providers.openlineage.assets import dataset_from_uri
+        from airflow.providers.openlineage.describe.assets import dataset_from_uri
 
         return dataset_from_uri(uri)
 
     @staticmethod
     def convert_to_ol_dataset_from_table(table: Any) -> Any:
-        from airflow.providers.openlineage.assets import dataset_from_table
+        from airflow.providers.openlineage.describe.assets import dataset_from_table
 
         return dataset_from_table(table)
 
     @staticmethod
     def convert_to_ol_dataset(obj: Any) -> Any:
         """An inlet/outlet (OpenLineage dataset, Airflow asset, ``Table``, ``File``) as a dataset, or None."""
-        from airflow.providers.openlineage.assets import to_openlineage_dataset
+        from airflow.providers.openlineage.describe.assets import to_openlineage_dataset
 
         return to_openlineage_dataset(obj)
 
@@ -234,7 +234,7 @@ class ExtractorManager:
 
     @staticmethod
     def _from_inlets_outlets(task: Any) -> OperatorLineage:
-        from airflow.providers.openlineage.assets import to_openlineage_dataset
+        from airflow.providers.openlineage.describe.assets import to_openlineage_dataset
 
         inputs = [d for d in (to_openlineage_dataset(i) for i in getattr(task, "inlets", []) or []) if d]
         outputs = [d for d in (to_openlineage_dataset(o) for o in getattr(task, "outlets", []) or []) if d]

@@ -30,8 +30,8 @@ def unknown_operator_facet(task: Any, name: str | None = None) -> dict[str, Any]
     """
     import attrs
 
-    from airflow.providers.openlineage.airflow_description import describe_task
-    from airflow.providers.openlineage.plugins.facets import (
+    from airflow.providers.openlineage.describe.airflow_description import describe_task
+    from airflow.providers.openlineage.describe.facets import (
         UnknownOperatorAttributeRunFacet,
         UnknownOperatorInstance,
     )

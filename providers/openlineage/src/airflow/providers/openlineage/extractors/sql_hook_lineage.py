@@ -31,7 +31,7 @@ from typing import Any
 
 from openlineage.client.facet_v2 import sql_job
 
-from airflow.providers.openlineage.assets import dedupe
+from airflow.providers.openlineage.describe.assets import dedupe
 from airflow.providers.openlineage.extractors.base import OperatorLineage
 
 log = logging.getLogger(__name__)
@@ -100,8 +100,8 @@ def sql_extras_lineage(
     task_instance: Any, sql_extras: list[Any], is_successful: bool = True
 ) -> tuple[OperatorLineage, list[Any]]:
     """The task-level lineage of the reported statements, and the query events of each of them."""
-    from airflow.providers.openlineage.query_events import build_query_events, external_query_facet
-    from airflow.providers.openlineage.run_ids import get_job_name
+    from airflow.providers.openlineage.describe.query_events import build_query_events, external_query_facet
+    from airflow.providers.openlineage.describe.run_ids import get_job_name
     from airflow.providers.openlineage.sqlparser import SQLParser
 
     facts = _HookFacts()
@@ -151,8 +151,8 @@ def emit_lineage_from_sql_extras(
     task_instance: Any, sql_extras: list[Any], is_successful: bool = True
 ) -> None:
     """Emit a query job (START + COMPLETE/FAIL) per reported statement, through the bounded emitter."""
-    from airflow.providers.openlineage import extra_events
-    from airflow.providers.openlineage.redaction import redact_event
+    from airflow.providers.openlineage.emission import extra_events
+    from airflow.providers.openlineage.redact.redaction import redact_event
 
     _, events = sql_extras_lineage(task_instance, sql_extras, is_successful)
     for event in events:

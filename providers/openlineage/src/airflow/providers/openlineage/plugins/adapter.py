@@ -32,14 +32,15 @@ from typing import Any
 
 from openlineage.client.event_v2 import RunState
 
-from airflow.providers.openlineage import client_config, extra_events
-from airflow.providers.openlineage.plugins import adapter_events
-from airflow.providers.openlineage.redaction import redact_event
-from airflow.providers.openlineage.run_ids import (
+from airflow.providers.openlineage.config import client_config
+from airflow.providers.openlineage.describe.run_ids import (
     _PRODUCER,
     build_dag_run_ol_run_id,
     build_task_instance_ol_run_id,
 )
+from airflow.providers.openlineage.emission import extra_events
+from airflow.providers.openlineage.plugins import adapter_events
+from airflow.providers.openlineage.redact.redaction import redact_event
 
 log = logging.getLogger(__name__)
 
@@ -303,7 +304,7 @@ class OpenLineageAdapter:
         job_description_type: str | None,
         msg: str | None,
     ) -> Any:
-        from airflow.providers.openlineage.dag_run_lineage import get_airflow_state_run_facet
+        from airflow.providers.openlineage.describe.dag_run_lineage import get_airflow_state_run_facet
 
         def build() -> Any:
             facets = {
@@ -341,6 +342,6 @@ class OpenLineageAdapter:
 def _dependencies(dag_id: str, run_id: str, is_asset_triggered: bool) -> dict[str, Any]:
     if not is_asset_triggered:
         return {}
-    from airflow.providers.openlineage.dag_run_lineage import get_dag_job_dependency_facet
+    from airflow.providers.openlineage.describe.dag_run_lineage import get_dag_job_dependency_facet
 
     return get_dag_job_dependency_facet(dag_id, run_id)

@@ -19,7 +19,7 @@ Events built from plain values, for callers of ``OpenLineageAdapter.start_task``
 
 2.20.3's adapter built every event from loose arguments (run id, times, owners, tags, an
 ``OperatorLineage``); code written against it still calls those methods. The listener does not use
-them: its events come from :mod:`~airflow.providers.openlineage.events`. These reuse that module's
+them: its events come from :mod:`~airflow.providers.openlineage.describe.events`. These reuse that module's
 facet builders, so both give the same facets for the same values.
 """
 
@@ -31,7 +31,7 @@ from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import error_message_run, nominal_time_run
 
 from airflow.providers.openlineage import conf
-from airflow.providers.openlineage.events import (
+from airflow.providers.openlineage.describe.events import (
     _doc_facet,
     _error_facet,
     _job_type,
@@ -39,7 +39,7 @@ from airflow.providers.openlineage.events import (
     _tags_facet,
     debug_facet,
 )
-from airflow.providers.openlineage.run_ids import _PRODUCER, get_processing_engine_facet
+from airflow.providers.openlineage.describe.run_ids import _PRODUCER, get_processing_engine_facet
 
 
 def run_of(

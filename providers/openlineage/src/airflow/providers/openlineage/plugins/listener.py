@@ -17,10 +17,11 @@
 """
 The OpenLineage listener: decides *what* to emit on Airflow's state changes, and hands it on.
 
-* Task hooks in the task runner go to :class:`~airflow.providers.openlineage.task_lineage.TaskLineage`
+* Task hooks in the task runner go to
+  :class:`~airflow.providers.openlineage.task_runner.task_lineage.TaskLineage`
   (bounded extraction, fork or thread sending, one deadline per task attempt).
 * DAG-run hooks in the scheduler copy the run's plain values and hand them to the DAG-run helper
-  process (:mod:`~airflow.providers.openlineage.dag_run_process`), which builds and sends outside
+  process (:mod:`~airflow.providers.openlineage.long_lived.dag_run_process`), which builds and sends outside
   the scheduler's interpreter; elsewhere (and if the helper cannot start) DAG-run hooks and task
   state changes made from outside the task (the API server's "mark success/failed") copy what they
   need and queue it on the process's
@@ -44,21 +45,22 @@ from pluggy import HookimplMarker
 
 # Everything a hook needs is imported with the plugin: in the scheduler, or the worker that forks the
 # task runners, before the fork, so a task's first hook imports nothing.
-from airflow.providers.openlineage import client_config, conf
-from airflow.providers.openlineage.airflow_description import plain_deadlines
-from airflow.providers.openlineage.dag_run_lineage import dag_run_event
+from airflow.providers.openlineage import conf
+from airflow.providers.openlineage.config import client_config
+from airflow.providers.openlineage.describe.airflow_description import plain_deadlines
+from airflow.providers.openlineage.describe.dag_run_lineage import dag_run_event
+from airflow.providers.openlineage.describe.events import build_manual_task_event
+from airflow.providers.openlineage.describe.run_ids import safe_getattr
+from airflow.providers.openlineage.describe.snapshots import DagRunSnapshot, TaskInstanceSnapshot
 from airflow.providers.openlineage.emission.background import BackgroundEmitter, get_background_emitter
 from airflow.providers.openlineage.emission.daemon_pool import DaemonThreadPool
-from airflow.providers.openlineage.emission.emitter_process import EmitterProcess
-from airflow.providers.openlineage.events import build_manual_task_event
 from airflow.providers.openlineage.extractors.manager import ExtractorManager
-from airflow.providers.openlineage.extractors.supervisor_broker import install_routing_comms
+from airflow.providers.openlineage.long_lived.emitter_process import EmitterProcess
+from airflow.providers.openlineage.long_lived.supervisor_watch import install_supervisor_watch
 from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
-from airflow.providers.openlineage.redaction import redact_event
-from airflow.providers.openlineage.run_ids import safe_getattr
-from airflow.providers.openlineage.snapshots import DagRunSnapshot, TaskInstanceSnapshot
-from airflow.providers.openlineage.supervisor_watch import install_supervisor_watch
-from airflow.providers.openlineage.task_lineage import TaskLineage
+from airflow.providers.openlineage.redact.redaction import redact_event
+from airflow.providers.openlineage.task_runner.supervisor_broker import install_routing_comms
+from airflow.providers.openlineage.task_runner.task_lineage import TaskLineage
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +258,7 @@ class OpenLineageListener:
             client_config.resolved_client_config()
         except client_config.ClientConfigError:
             return  # logged once by client_config; the in-process path skips the events the same way
-        from airflow.providers.openlineage.dag_run_process import helper_argv
+        from airflow.providers.openlineage.long_lived.dag_run_process import helper_argv
 
         process = EmitterProcess(
             helper_argv(), max_queue_size=DAG_RUN_QUEUE_SIZE, shutdown_timeout=float(conf.execution_timeout())

@@ -27,14 +27,14 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.providers.openlineage import conf
-from airflow.providers.openlineage.events import get_dag_run_from_ti
-from airflow.providers.openlineage.run_ids import (
+from airflow.providers.openlineage.describe.events import get_dag_run_from_ti
+from airflow.providers.openlineage.describe.run_ids import (
     get_dag_run_logical_date,
     get_job_name,
     get_root_information_from_dagrun_conf,
     safe_getattr,
 )
-from airflow.providers.openlineage.task_position import (
+from airflow.providers.openlineage.describe.task_position import (
     get_task_instance_position,
 )
 

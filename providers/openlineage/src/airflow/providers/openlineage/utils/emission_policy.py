@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from airflow.providers.openlineage.emission_policy import (
+from airflow.providers.openlineage.describe.emission_policy import (
     EMIT,
     EMIT_DAG_EVENTS,
     EMIT_TASK_EVENTS,

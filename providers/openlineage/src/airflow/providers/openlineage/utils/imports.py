@@ -14,35 +14,18 @@
 # KIND, either express or implied.  See the License for the
 # specific language governing permissions and limitations
 # under the License.
-"""Import objects named in configuration; an unimportable path is reported once and skipped."""
+"""
+Upstream's import path for importing configured callables;
+the code lives in :mod:`airflow.providers.openlineage.config.imports`.
+
+This module *is* that module (one object under both names), so code that patches a name here patches
+the code that uses it.
+"""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Iterable
-from typing import Any
+import sys
 
-from airflow.providers.openlineage.conf import warn_bad_value
+from airflow.providers.openlineage.config import imports as _impl
 
-
-def try_import_from_string(path: str) -> Any:
-    """Import ``package.module.attribute``; raises ImportError when it cannot."""
-    module_path, _, attribute = path.strip().rpartition(".")
-    if not module_path:
-        raise ImportError(f"`{path}` is not a dotted path")
-    module = importlib.import_module(module_path)
-    try:
-        return getattr(module, attribute)
-    except AttributeError as err:
-        raise ImportError(f"module `{module_path}` has no attribute `{attribute}`") from err
-
-
-def import_configured(option: str, paths: Iterable[str]) -> list[Any]:
-    """Import every path of ``[openlineage] option``, warning once for each one that fails."""
-    imported = []
-    for path in sorted(paths):
-        try:
-            imported.append(try_import_from_string(path))
-        except Exception as err:  # noqa: BLE001 - a bad path must not stop the task
-            warn_bad_value(option, path, f"cannot import it ({type(err).__name__}: {err}), skipping it")
-    return imported
+sys.modules[__name__] = _impl

@@ -20,7 +20,7 @@
 ``InfoJsonEncodable`` is the general mechanism code may subclass to describe its own objects:
 ``casts`` (key -> function of the object), ``renames`` (attribute -> key), then ``includes`` (or every
 attribute but ``excludes``), all made JSON-friendly. The subclasses for Airflow objects return what
-the ``airflow`` facets carry, built by :mod:`~airflow.providers.openlineage.airflow_description`, so
+the ``airflow`` facets carry, built by :mod:`~airflow.providers.openlineage.describe.airflow_description`, so
 a ``DagInfo(dag)`` is the ``dag`` part of an emitted event; their ``includes`` / ``renames`` /
 ``casts`` name the attributes and computed keys of that description.
 """
@@ -30,8 +30,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from airflow.providers.openlineage import airflow_description as described
-from airflow.providers.openlineage.run_ids import safe_getattr
+from airflow.providers.openlineage.describe import airflow_description as described
+from airflow.providers.openlineage.describe.run_ids import safe_getattr
 
 
 def _attribute_names(obj: Any) -> list[str]:

@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from airflow.providers.openlineage.sql_schemas import (
+from airflow.providers.openlineage.describe.sql_schemas import (
     ColumnIndex,
     TableSchema,
     TablesHierarchy,

@@ -34,21 +34,21 @@ from airflow.providers.openlineage.api.core import (
     get_task_instance_from_context,
     next_query_counter_from_context,
 )
-from airflow.providers.openlineage.assets import get_runtime_outlet_assets, translate_airflow_asset
-from airflow.providers.openlineage.custom_facets import get_user_provided_run_facets
-from airflow.providers.openlineage.dag_run_lineage import (
+from airflow.providers.openlineage.config.imports import try_import_from_string
+from airflow.providers.openlineage.describe.assets import get_runtime_outlet_assets, translate_airflow_asset
+from airflow.providers.openlineage.describe.custom_facets import get_user_provided_run_facets
+from airflow.providers.openlineage.describe.dag_run_lineage import (
     get_airflow_state_run_facet,
     get_dag_job_dependency_facet,
 )
-from airflow.providers.openlineage.events import (
+from airflow.providers.openlineage.describe.events import (
     _MAX_DOC_BYTES,
     _parent_facet,
     dag_documentation,
     debug_facet,
     get_dag_run_from_ti,
 )
-from airflow.providers.openlineage.extractors.source import unknown_operator_facet
-from airflow.providers.openlineage.run_ids import (
+from airflow.providers.openlineage.describe.run_ids import (
     _PRODUCER,
     build_dag_run_ol_run_id,
     build_task_instance_ol_run_id,
@@ -61,13 +61,13 @@ from airflow.providers.openlineage.run_ids import (
     is_valid_uuid,
     safe_getattr,
 )
-from airflow.providers.openlineage.task_position import (
+from airflow.providers.openlineage.describe.task_position import (
     TaskInstancePosition,
     get_orm_task_instance_positions,
     get_regional_task_instance_run_id,
     get_task_instance_map_index,
 )
-from airflow.providers.openlineage.utils.imports import try_import_from_string
+from airflow.providers.openlineage.extractors.source import unknown_operator_facet
 from airflow.providers.openlineage.utils.info import (
     AssetInfo,
     DagInfo,
@@ -171,7 +171,7 @@ def is_operator_disabled(operator: Any) -> bool:
 
 def is_selective_lineage_enabled(obj: Any) -> bool:
     """With ``selective_enable`` on: whether ``obj`` (DAG or task) was marked with ``enable_lineage``."""
-    from airflow.providers.openlineage.utils.selective_enable import (
+    from airflow.providers.openlineage.describe.selective_enable import (
         is_dag_lineage_enabled,
         is_task_lineage_enabled,
     )
@@ -209,7 +209,7 @@ def print_warning(log: logging.Logger) -> Callable[[_F], _F]:
 
 def get_task_documentation(operator: Any) -> tuple[str | None, str | None]:
     """(doc, MIME type) of a task: ``doc``, ``doc_md``, ``doc_json``, ``doc_yaml``, ``doc_rst``."""
-    from airflow.providers.openlineage.events import task_documentation
+    from airflow.providers.openlineage.describe.events import task_documentation
 
     facet = task_documentation(operator, None).get("documentation")
     return (facet.description, facet.contentType) if facet is not None else (None, None)
@@ -273,13 +273,13 @@ def get_airflow_run_facet(
     include_full_task_info: bool = False,
 ) -> dict[str, Any]:
     """``{"airflow": AirflowRunFacet}`` describing the DAG, its run, the task and its instance."""
-    from airflow.providers.openlineage.airflow_description import (
+    from airflow.providers.openlineage.describe.airflow_description import (
         describe_dag,
         describe_dag_run,
         describe_task,
         describe_task_instance,
     )
-    from airflow.providers.openlineage.plugins.facets import AirflowRunFacet
+    from airflow.providers.openlineage.describe.facets import AirflowRunFacet
 
     return {
         "airflow": AirflowRunFacet(
@@ -298,7 +298,7 @@ def get_airflow_run_facet(
 
 def get_airflow_mapped_task_facet(task_instance: Any) -> dict[str, Any]:
     """``{"airflow_mappedTask": ...}`` for a mapped task instance, ``{}`` otherwise."""
-    from airflow.providers.openlineage.plugins.facets import AirflowMappedTaskRunFacet
+    from airflow.providers.openlineage.describe.facets import AirflowMappedTaskRunFacet
 
     if safe_getattr(task_instance, "map_index", -1) in (None, -1):
         return {}
@@ -323,15 +323,15 @@ def get_dag_run_dag_and_task_from_ti(task_instance: Any) -> tuple[Any, Any, Any]
 
 def get_operator_provider_version(operator: Any) -> str | None:
     """Version of the ``apache-airflow-providers-*`` distribution an operator comes from, if any."""
-    from airflow.providers.openlineage.airflow_description import operator_provider_version
+    from airflow.providers.openlineage.describe.airflow_description import operator_provider_version
 
     return operator_provider_version(operator)
 
 
 def get_airflow_dag_run_facet(dag_run: Any) -> dict[str, Any]:
     """``{"airflowDagRun": ...}`` describing a DAG run and its DAG; ``{}`` when the run has no DAG."""
-    from airflow.providers.openlineage.airflow_description import describe_dag, describe_dag_run
-    from airflow.providers.openlineage.plugins.facets import AirflowDagRunFacet
+    from airflow.providers.openlineage.describe.airflow_description import describe_dag, describe_dag_run
+    from airflow.providers.openlineage.describe.facets import AirflowDagRunFacet
 
     dag = safe_getattr(dag_run, "dag")
     if not dag:
@@ -341,8 +341,8 @@ def get_airflow_dag_run_facet(dag_run: Any) -> dict[str, Any]:
 
 def get_airflow_job_facet(dag_run: Any) -> dict[str, Any]:
     """``{"airflow": AirflowJobFacet}`` (tasks, groups, edges) of a run's DAG; ``{}`` on any problem."""
-    from airflow.providers.openlineage.airflow_description import describe_dag_structure
-    from airflow.providers.openlineage.plugins.facets import AirflowJobFacet
+    from airflow.providers.openlineage.describe.airflow_description import describe_dag_structure
+    from airflow.providers.openlineage.describe.facets import AirflowJobFacet
 
     dag = safe_getattr(dag_run, "dag")
     if not dag:
@@ -358,7 +358,7 @@ def get_airflow_job_facet(dag_run: Any) -> dict[str, Any]:
 
 def is_dag_run_asset_triggered(dag_run: Any) -> bool:
     """Whether the scheduler started the run because assets were updated."""
-    from airflow.providers.openlineage.job_dependencies import is_asset_triggered
+    from airflow.providers.openlineage.describe.job_dependencies import is_asset_triggered
 
     return is_asset_triggered(dag_run)
 
@@ -394,7 +394,7 @@ def build_task_event_run_facets(
     include_full_task_info: bool = False,
 ) -> dict[str, Any]:
     """Run facets of a task event: custom facets, parent, ``airflow``, debug, engine, nominal time."""
-    from airflow.providers.openlineage.events import _nominal_time
+    from airflow.providers.openlineage.describe.events import _nominal_time
 
     if dr_conf is None:
         dr_conf = safe_getattr(dag_run, "conf") or {}
@@ -424,7 +424,7 @@ def build_task_event_job_facets(
     *, task: Any, dag: Any, additional_job_facets: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """Job facets of a task event: documentation (task, else DAG), owners, tags, job type."""
-    from airflow.providers.openlineage.events import task_job_facets
+    from airflow.providers.openlineage.describe.events import task_job_facets
 
     return task_job_facets(task, dag, additional_job_facets)
 
@@ -433,8 +433,9 @@ class OpenLineageRedactor:
     """
     2.20.3's event redactor: masks secrets in an event (or any value) all the way down.
 
-    Every secrets masker in the process is consulted (see :mod:`~airflow.providers.openlineage.redaction`),
-    so the masker ``from_masker`` is given only stands for "the process's maskers".
+    Every secrets masker in the process is consulted (see
+    :mod:`~airflow.providers.openlineage.redact.redaction`), so the masker ``from_masker`` is given
+    only stands for "the process's maskers".
     """
 
     @classmethod
@@ -442,7 +443,7 @@ class OpenLineageRedactor:
         return cls()
 
     def redact(self, item: Any, name: str | None = None, max_depth: int | None = None) -> Any:
-        from airflow.providers.openlineage.redaction import redact_event, redact_structure
+        from airflow.providers.openlineage.redact.redaction import redact_event, redact_structure
 
         if hasattr(item, "eventType") and hasattr(item, "run"):
             return redact_event(item)
