@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, in lanes (see the README for what each covers):
-#   1. lint, generated-file sync, docs (-W)
+#   1. lint (ruff, import-linter layers, mypy), generated-file sync, docs (-W), bench's own tests
 #   2. Airflow 3.3.2 / Python 3.11: unit, end-to-end (LocalExecutor, and CeleryExecutor with a real
 #      Redis), the slow set (tests marked ``slow``: fault matrices run once, here), packaging
 #   3. the differential harness against 2.20.3 and 2.21.0rc1 (Airflow 3.3.2)
@@ -59,6 +59,12 @@ lint_and_docs() {
   step "ruff"
   "$venv33/bin/ruff" check . || rc=1
   "$venv33/bin/ruff" format --check . || rc=1
+  step "layers and import circles (import-linter, contracts in pyproject.toml)"
+  "$venv33/bin/lint-imports" --no-cache || rc=1
+  step "types (mypy on the provider's package)"
+  "$venv33/bin/mypy" || rc=1
+  step "bench's own tests (the compare verdict)"
+  "$venv33/bin/python" -m pytest -q -p no:cacheprovider bench/tests || rc=1
   step "provider.yaml / get_provider_info.py in sync"
   "$venv33/bin/python" scripts/generate_provider_info.py --check || rc=1
   step "docs (sphinx-build -W)"

@@ -247,7 +247,7 @@ def send_probe(client: Any, timeout: float, event: Any = None) -> Verdict:
         started = time.monotonic()
         try:
             transport = getattr(client, "transport", None)
-            response = transport.emit(event) if hasattr(transport, "emit") else client.emit(event)
+            response = transport.emit(event) if transport is not None else client.emit(event)
             outcome["status"] = getattr(response, "status_code", None)
             if not close_client(client, max(0.1, timeout - (time.monotonic() - started))):
                 raise TimeoutError("the transport did not deliver its buffered event in time")

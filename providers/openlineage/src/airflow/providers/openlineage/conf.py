@@ -83,7 +83,7 @@ if os.getenv("PYTEST_VERSION"):
     decorator = _identity
     cache = decorator
 else:
-    cache = functools.cache
+    cache = functools.cache  # type: ignore[assignment]  # the same call shape as the no-op
 
 
 def clear_cache() -> None:

@@ -131,7 +131,7 @@ def _replay(spool: Spool, max_events: int | None, timeout: float, out: TextIO) -
         result.sent += one_pass.sent
         result.corrupt += one_pass.corrupt
         result.failed, result.error, result.waiting = one_pass.failed, one_pass.error, one_pass.waiting
-        done = left_to_send is not None and result.sent >= max_events
+        done = left_to_send is not None and max_events is not None and result.sent >= max_events
         if done or result.failed or not one_pass.waiting or deadline.remaining() < HELD_RETRY_SECONDS:
             break
         if not one_pass.sent:

@@ -34,6 +34,7 @@ import attrs
 from openlineage.client.event_v2 import Dataset
 from openlineage.client.facet_v2 import column_lineage_dataset, extraction_error_run, sql_job
 
+from airflow.providers.openlineage.describe.operator_lineage import OperatorLineage
 from airflow.providers.openlineage.describe.sql_schemas import (
     TablesHierarchy,
     get_table_schemas,
@@ -41,7 +42,6 @@ from airflow.providers.openlineage.describe.sql_schemas import (
 from airflow.providers.openlineage.describe.sql_schemas import (
     create_information_schema_query as _build_information_schema_query,
 )
-from airflow.providers.openlineage.extractors.base import OperatorLineage
 
 if TYPE_CHECKING:
     from openlineage.common.sql import DbTableMeta, SqlMeta

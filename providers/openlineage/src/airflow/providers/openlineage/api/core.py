@@ -89,7 +89,7 @@ def next_query_counter_from_context() -> str:
     try:
         from airflow.sdk import get_current_context
 
-        context = get_current_context()
+        context: Any = get_current_context()  # a plain mapping here: the counter is ours
     except Exception:  # noqa: BLE001 - outside a task: any unique suffix will do
         import uuid
 
@@ -102,9 +102,9 @@ def next_query_counter_from_context() -> str:
 def _task_emits(task_instance: Any, resolve: Callable[..., Any] | None = None) -> bool:
     """Whether the emission policy lets ``task_instance`` emit (``resolve``: the resolver to ask)."""
     if resolve is None:
-        from airflow.providers.openlineage.describe.emission_policy import (
-            resolve_task_emission_policy as resolve,
-        )
+        from airflow.providers.openlineage.describe.emission_policy import resolve_task_emission_policy
+
+        resolve = resolve_task_emission_policy
 
     policy = resolve(
         operator=getattr(task_instance, "task", None),

@@ -48,7 +48,7 @@ def get_connection(conn_id: str) -> Any:
     try:
         from airflow.sdk import BaseHook
     except ImportError:  # pragma: no cover - Airflow 3.1+ always ships the Task SDK
-        from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+        from airflow.hooks.base import BaseHook  # type: ignore[no-redef,attr-defined]
     return BaseHook.get_connection(conn_id)
 
 
@@ -76,14 +76,15 @@ class AirflowConnectionTokenProvider:
     """Turn one ``airflow_connection_api_key`` auth block into an API key."""
 
     def __init__(self, config: dict[str, Any], default_conn_id: str | None = None) -> None:
-        self.conn_id = config.get("conn_id") or default_conn_id
+        conn_id: str | None = config.get("conn_id") or default_conn_id
         self.extra_key = config.get("extra_key")
-        if not self.conn_id:
+        if not conn_id:
             msg = (
                 f"Auth type `{AIRFLOW_CONNECTION_API_KEY_AUTH_TYPE}` needs `conn_id` "
                 "(or [openlineage] config_conn_id)"
             )
             raise OpenLineageAirflowConnectionAuthError(msg)
+        self.conn_id: str = conn_id
 
     def get_api_key(self) -> str:
         conn = get_connection(self.conn_id)

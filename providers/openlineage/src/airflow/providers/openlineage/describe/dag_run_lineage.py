@@ -58,6 +58,7 @@ def dag_run_event(state: RunState, snapshot: DagRunSnapshot, msg: str | None = N
     event = build_dag_run_event(state, snapshot, msg)
     if is_asset_triggered(snapshot):
         try:
+            event.run.facets = event.run.facets or {}
             event.run.facets.update(job_dependency_facet(dag_id, safe_getattr(snapshot, "run_id")))
         except Exception as err:  # noqa: BLE001 - the facet is left out, the event still goes
             log.warning(

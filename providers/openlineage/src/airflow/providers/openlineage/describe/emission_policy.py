@@ -374,7 +374,7 @@ def resolve_task_emission_policy(
             resolved[field] = defaults[field] if value is None else value
         flags = authoring_flags(operator)
         if flags:
-            task_fields = {field: (field,) for field in _TASK_FIELDS}
+            task_fields: dict[str, tuple[str, ...]] = {field: (field,) for field in _TASK_FIELDS}
             task_fields[EMIT] = (EMIT_TASK_EVENTS, EMIT)
             _apply_authoring(resolved, flags, candidates, task_fields, context, level)
         return dataclasses.replace(EmissionPolicy.defaults(), **resolved)

@@ -94,6 +94,11 @@ def _iso(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def _iso_time(value: dt.datetime) -> str:
+    """An event time (always known)."""
+    return value.isoformat()
+
+
 def _truncate_utf8(text: str, limit: int = _MAX_DOC_BYTES) -> str:
     encoded = text.encode("utf-8")
     if len(encoded) <= limit:
@@ -170,7 +175,7 @@ def _nominal_time(dag_run: Any) -> dict[str, Any]:
     end = safe_getattr(dag_run, "data_interval_end")
     return {
         "nominalTime": nominal_time_run.NominalTimeRunFacet(
-            nominalStartTime=_iso(start), nominalEndTime=_iso(end)
+            nominalStartTime=_iso_time(start), nominalEndTime=_iso(end)
         )
     }
 
@@ -338,7 +343,7 @@ def build_task_event(
         event_time = safe_getattr(task_instance, "start_date") if event_type == RunState.START else None
     return RunEvent(
         eventType=event_type,
-        eventTime=_iso(event_time or utcnow()),
+        eventTime=_iso_time(event_time or utcnow()),
         run=Run(runId=identity.run_id, facets=run_facets),
         job=Job(namespace=identity.namespace, name=identity.job_name, facets=job_facets),
         inputs=list(inputs or []),
@@ -392,7 +397,7 @@ def build_dag_run_event(event_type: RunState, dag_run: Any, msg: str | None = No
         event_time = safe_getattr(dag_run, "end_date")
     return RunEvent(
         eventType=event_type,
-        eventTime=_iso(event_time or utcnow()),
+        eventTime=_iso_time(event_time or utcnow()),
         run=Run(runId=run_id, facets=run_facets),
         job=Job(namespace=namespace, name=dag_run.dag_id, facets=job_facets),
         inputs=[],
@@ -428,7 +433,7 @@ def build_manual_task_event(event_type: RunState, task_instance: Any, error: Any
     job_facets.update(_job_type("TASK"))
     return RunEvent(
         eventType=event_type,
-        eventTime=_iso(utcnow()),
+        eventTime=_iso_time(utcnow()),
         run=Run(runId=identity.run_id, facets=run_facets),
         job=Job(namespace=identity.namespace, name=identity.job_name, facets=job_facets),
         inputs=[],
@@ -452,7 +457,7 @@ def build_runner_death_event(notice: dict[str, Any], message: str) -> RunEvent:
     run_facets.update(get_processing_engine_facet())
     return RunEvent(
         eventType=RunState.FAIL,
-        eventTime=_iso(utcnow()),
+        eventTime=_iso_time(utcnow()),
         run=Run(runId=notice["run_id"], facets=run_facets),
         job=Job(namespace=notice["namespace"], name=notice["job_name"], facets=_job_type("TASK")),
         inputs=[],
@@ -471,6 +476,7 @@ def add_dag_run_state_facet(event: RunEvent, dag_id: str, run_id: str, dag_run_s
     from airflow.providers.openlineage.describe.airflow_description import fetch_dag_run_state
     from airflow.providers.openlineage.describe.facets import AirflowStateRunFacet
 
+    event.run.facets = event.run.facets or {}
     event.run.facets.update(
         _optional(
             "airflowState", lambda: AirflowStateRunFacet(**fetch_dag_run_state(dag_id, run_id, dag_run_state))

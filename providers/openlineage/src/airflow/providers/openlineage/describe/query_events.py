@@ -33,7 +33,7 @@ from openlineage.client.uuid import generate_new_uuid
 
 from airflow.providers.openlineage.describe.events import (
     TaskRunIdentity,
-    _iso,
+    _iso_time,
     _job_type,
     _parent_facet,
     get_dag_run_from_ti,
@@ -86,7 +86,7 @@ def build_query_events(
         events.append(
             RunEvent(
                 eventType=state,
-                eventTime=_iso(time),
+                eventTime=_iso_time(time),
                 # A dict per event: facets the client adds while sending one event (environment
                 # variables, tags) must not leak into, or be taken as already set on, the other.
                 run=Run(runId=run_id, facets=dict(facets)),

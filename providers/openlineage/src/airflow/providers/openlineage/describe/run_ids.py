@@ -108,9 +108,10 @@ def _triple(conf_section: dict[str, Any], prefix: str) -> dict[str, str] | None:
     values = [conf_section.get(key) for key in keys]
     if not any(values):
         return None
-    if not all(values) or not is_valid_uuid(values[0]):
+    run_id, job_namespace, job_name = values
+    if not (run_id and job_namespace and job_name) or not is_valid_uuid(run_id):
         return None
-    return {"run_id": values[0], "job_namespace": values[1], "job_name": values[2]}
+    return {"run_id": run_id, "job_namespace": job_namespace, "job_name": job_name}
 
 
 def _openlineage_conf(dr_conf: Any) -> dict[str, Any]:

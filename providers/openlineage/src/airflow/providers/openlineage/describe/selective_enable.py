@@ -48,7 +48,7 @@ def __getattr__(name: str) -> Any:
 
 
 def _set(obj: _T, value: bool) -> _T:
-    target = getattr(obj, "operator", obj)  # XComArg -> its operator
+    target: Any = getattr(obj, "operator", obj)  # XComArg -> its operator
     target.params[ENABLE_OL_PARAM_NAME] = _param(value)
     for task in getattr(target, "task_dict", {}).values():
         task.params[ENABLE_OL_PARAM_NAME] = _param(value)

@@ -172,7 +172,7 @@ class TaskInstanceSnapshot:
     @property
     def route_key(self) -> str:
         """The task's events share its DAG run's worker (after the DAG run's own events)."""
-        return f"{self.dag_id}/{self.run_id}"
+        return f"{self.dag_id}/{self.run_id}"  # type: ignore[attr-defined]  # fields set from values
 
 
 __all__ = ["DagRunSnapshot", "TaskInstanceSnapshot"]

@@ -123,7 +123,7 @@ def get_orm_task_instance_positions(
         return positions
     if session is None:
         raise ValueError("placing a stored task instance without its task needs the session it was loaded in")
-    from airflow.models.dynamic_region import DynamicRegion  # type: ignore[import-not-found]
+    from airflow.models.dynamic_region import DynamicRegion
     from sqlalchemy import select
 
     rows = session.execute(

@@ -37,14 +37,19 @@ The deadline is passed down, never recomputed: each step asks it what is left.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from typing import Protocol, TypeAlias
 
 from openlineage.client.event_v2 import DatasetEvent, JobEvent, RunEvent
 
 OpenLineageEvent: TypeAlias = RunEvent | DatasetEvent | JobEvent
+#: What a sender is handed: a finished event, or a callable that finishes one (redaction deferred to
+#: the sender, e.g. :class:`~airflow.providers.openlineage.redact.redaction.DeferredRedaction`); a
+#: callable may return None when, once built, there is nothing to send.
+Payload: TypeAlias = OpenLineageEvent | Callable[[], OpenLineageEvent | None]
 
 
-def finished(payload: object) -> object:
+def finished(payload: Payload) -> OpenLineageEvent | None:
     """
     The event a submitted payload stands for: a deferred one (a callable, e.g.
     :class:`~airflow.providers.openlineage.redact.redaction.DeferredRedaction`) is finished here, by the
@@ -80,9 +85,13 @@ class EventSender(Protocol):
     sent: int  # delivered to the transport
     failed: int  # the transport raised, or a child could not be forked
     dropped: int  # pushed out of a full queue (and not spooled)
-    spooled: int  # kept in the spool for later delivery (``[openlineage] spool_dir``)
 
-    def submit(self, event: OpenLineageEvent, *, essential: bool = True) -> bool: ...
+    @property
+    def spooled(self) -> int:
+        """Kept in the spool for later delivery (``[openlineage] spool_dir``)."""
+        ...
+
+    def submit(self, event: Payload, *, essential: bool = True) -> bool: ...
 
     def flush(self, deadline: Deadline) -> bool: ...
 
@@ -94,4 +103,4 @@ class EventSender(Protocol):
     def pending(self) -> int: ...
 
 
-__all__ = ["Deadline", "EmissionMode", "EventSender", "OpenLineageEvent", "finished"]
+__all__ = ["Deadline", "EmissionMode", "EventSender", "OpenLineageEvent", "Payload", "finished"]

@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from airflow.providers.openlineage.emission import metrics
-from airflow.providers.openlineage.emission.base import Deadline, OpenLineageEvent, finished
+from airflow.providers.openlineage.emission.base import Deadline, OpenLineageEvent, Payload, finished
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.emission.delivery import Client, send_event
 from airflow.providers.openlineage.emission.replay import (
@@ -94,19 +94,19 @@ class Spooling:
         self.backend_failed = False
         return SENT
 
-    def keep(self, event: OpenLineageEvent, reason: str) -> bool:
+    def keep(self, event: Payload, reason: str) -> bool:
         """Spool one event; False when there is no spool or it could not be written."""
         if self.spool is None:
             return False
         try:
-            event = finished(event)
+            ready = finished(event)
         except Exception as err:  # noqa: BLE001 - an event that cannot be redacted is not written
             log.warning("OpenLineage event not spooled, it could not be redacted: %s", type(err).__name__)
             self.not_kept += 1
             return False
-        if event is None:  # a deferred build that turned out to have nothing to send
+        if ready is None:  # a deferred build that turned out to have nothing to send
             return False
-        if self.spool.write(event, reason):
+        if self.spool.write(ready, reason):
             self.spooled += 1
             return True
         self.not_kept += 1
@@ -118,9 +118,7 @@ class Spooling:
             for event in events:
                 self.spool.note_run(run_id_of(event))
 
-    def keep_all(
-        self, events: Iterable[tuple[OpenLineageEvent, bool]], reason: str, deadline: Deadline
-    ) -> int:
+    def keep_all(self, events: Iterable[tuple[Payload, bool]], reason: str, deadline: Deadline) -> int:
         """
         Spool ``(event, essential)`` pairs while ``deadline`` allows; what does not fit is dropped, counted.
 
@@ -152,7 +150,7 @@ class Spooling:
         return progress.kept
 
     def _keep_in_order(
-        self, ordered: list[OpenLineageEvent], reason: str, deadline: Deadline, progress: _KeepProgress
+        self, ordered: list[Payload], reason: str, deadline: Deadline, progress: _KeepProgress
     ) -> None:
         try:
             for event in ordered:

@@ -44,7 +44,7 @@ from collections.abc import Callable
 from typing import Any
 
 from airflow.providers.openlineage.emission import metrics
-from airflow.providers.openlineage.emission.base import Deadline, EmissionMode
+from airflow.providers.openlineage.emission.base import Deadline, EmissionMode, OpenLineageEvent, Payload
 from airflow.providers.openlineage.emission.delivery import close_client, describe_event, drop_one
 from airflow.providers.openlineage.emission.replay import TASK_REPLAY_BUDGET_SECONDS
 from airflow.providers.openlineage.emission.spooling import SENT, Spooling
@@ -56,14 +56,18 @@ DEFAULT_QUEUE_SIZE = 1000
 # Waits are sliced so a deadline cut from a signal handler is noticed promptly.
 _WAIT_SLICE = 0.05
 
-Payload = Any  # an event, or a callable returning one, built on the sender thread
-_CLOSE = object()
+
+class _Close:
+    """The marker queued behind the last event: the sender thread closes its client there."""
+
+
+_CLOSE = _Close()
 
 
 class _Item:
     __slots__ = ("essential", "payload")
 
-    def __init__(self, payload: Payload, essential: bool) -> None:
+    def __init__(self, payload: Payload | _Close, essential: bool) -> None:
         self.payload = payload
         self.essential = essential
 
@@ -130,6 +134,8 @@ class ThreadSender:
         self.dropped = drop_one([self._queue], self.dropped, keep=keep)
 
     def _keep_dropped(self, item: _Item) -> bool:
+        if isinstance(item.payload, _Close):
+            return False
         event = _built(item.payload)
         return event is not None and self.spooling.keep(event, "the send queue was full")
 
@@ -195,7 +201,7 @@ class ThreadSender:
             items = [item for item in (self._current, *self._queue) if item is not None]
             self._queue = collections.deque(item for item in self._queue if item.payload is _CLOSE)
         # Payloads still to be redacted are redacted by keep_all, and only while the deadline lasts.
-        unsent = [(item.payload, item.essential) for item in items if item.payload is not _CLOSE]
+        unsent = [(item.payload, item.essential) for item in items if not isinstance(item.payload, _Close)]
         self.spooling.keep_all(unsent, "the deadline passed before it was sent", deadline)
 
     @property
@@ -269,7 +275,7 @@ class ThreadSender:
         while True:
             item = self._next_item()
             try:
-                if item.payload is _CLOSE:
+                if isinstance(item.payload, _Close):
                     self._close_client()
                     return
                 with short_switch_interval():
@@ -278,7 +284,7 @@ class ThreadSender:
                 self._done()
 
     def _send(self, payload: Payload) -> None:
-        event = payload
+        event: OpenLineageEvent | None
         if callable(payload):  # built here, off the caller's thread (see BackgroundEmitter.submit_build)
             try:
                 event = payload()
@@ -288,6 +294,8 @@ class ThreadSender:
                 return
             if event is None:  # nothing to send (the emission policy turned it off)
                 return
+        else:
+            event = payload
         try:
             if self._client is None:
                 self._client = self._client_factory()

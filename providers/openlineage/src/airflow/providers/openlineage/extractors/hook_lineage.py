@@ -43,7 +43,7 @@ def _existing_collector() -> Any | None:
             return None
     except (ImportError, AttributeError):
         try:
-            from airflow.lineage import hook as legacy
+            from airflow.lineage import hook as legacy  # type: ignore[attr-defined]  # Airflow 3.1
 
             if getattr(legacy, "_hook_lineage_collector", None) is None:
                 return None
@@ -66,7 +66,7 @@ def get_hook_lineage(
     outputs = [d for d in (to_openlineage_dataset(info.asset) for info in collected.outputs) if d]
     sql_extras = [extra for extra in getattr(collected, "extra", []) or [] if extra.key == SQL_JOB_KEY]
     events: list[Any] = []
-    lineage = OperatorLineage(inputs=dedupe(inputs), outputs=dedupe(outputs))
+    lineage: OperatorLineage = OperatorLineage(inputs=dedupe(inputs), outputs=dedupe(outputs))
     if sql_extras:
         sql_lineage, events = sql_extras_lineage(task_instance, sql_extras, is_successful)
         lineage = lineage.merge(sql_lineage)

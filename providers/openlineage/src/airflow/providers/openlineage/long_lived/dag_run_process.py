@@ -101,7 +101,8 @@ class DagLoader:
             if not getattr(snapshot, "bundle_version", None) and (
                 state != RunState.START or version_id is None
             ):
-                version_id = self._latest_version_id(snapshot.dag_id, session) or version_id
+                dag_id: str = snapshot.dag_id  # type: ignore[attr-defined]  # fields set from values
+                version_id = self._latest_version_id(dag_id, session) or version_id
             if version_id is None:
                 return None
             get_dag = getattr(self._bag, "get_dag", None) or self._bag._get_dag  # 3.1 has only _get_dag

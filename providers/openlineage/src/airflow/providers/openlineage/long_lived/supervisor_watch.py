@@ -113,7 +113,7 @@ def install_supervisor_watch() -> bool:
         return False
     if getattr(update_state, _WRAPPED, False):
         return True
-    ActivitySubprocess.update_task_state_if_needed = _watched(update_state)
+    ActivitySubprocess.update_task_state_if_needed = _watched(update_state)  # type: ignore[method-assign]
     return True
 
 

@@ -46,8 +46,8 @@ class OpenLineageProviderPlugin(AirflowPlugin):
     else:
         from airflow.providers.common.compat.sdk import HookLineageReader
 
-        from airflow.providers.openlineage.plugins.listener import get_openlineage_listener
-        from airflow.providers.openlineage.plugins.macros import (
+        from airflow.providers.openlineage.plugins.listener import get_openlineage_listener  # type: ignore[misc]
+        from airflow.providers.openlineage.plugins.macros import (  # type: ignore[misc]
             lineage_job_name,
             lineage_job_namespace,
             lineage_parent_id,

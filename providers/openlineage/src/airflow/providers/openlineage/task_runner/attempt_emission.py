@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from airflow.providers.openlineage.emission import metrics
-from airflow.providers.openlineage.emission.base import EmissionMode, EventSender, OpenLineageEvent
+from airflow.providers.openlineage.emission.base import EmissionMode, EventSender, OpenLineageEvent, Payload
 from airflow.providers.openlineage.emission.deadline import OVERTIME_MARGIN, AttemptDeadline, Phase
 from airflow.providers.openlineage.task_runner.supervisor_broker import run_bounded
 
@@ -126,7 +126,7 @@ class AttemptEmission:
         self.deadline.begin_start()
         return self._build("START", builder)
 
-    def send_start(self, event: OpenLineageEvent | None) -> None:
+    def send_start(self, event: Payload | None) -> None:
         """Hand START to the sender; ``execute()`` does not wait for it."""
         if event is not None:
             self.submitted += 1
@@ -144,7 +144,7 @@ class AttemptEmission:
         self.deadline.begin_terminal(state_reported_at)
         return self._build(event_name, builder)
 
-    def send_terminal(self, event: OpenLineageEvent | None, event_name: str) -> bool:
+    def send_terminal(self, event: Payload | None, event_name: str) -> bool:
         """Send the terminal event and close the sender, all within the terminal phase."""
         if event is not None:
             self.submitted += 1

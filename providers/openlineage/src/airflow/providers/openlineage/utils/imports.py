@@ -27,5 +27,6 @@ from __future__ import annotations
 import sys
 
 from airflow.providers.openlineage.config import imports as _impl
+from airflow.providers.openlineage.config.imports import *  # noqa: F403 - the names, for type checkers and readers
 
 sys.modules[__name__] = _impl

@@ -234,12 +234,12 @@ def get_task_parent_run_facet(
     namespace = parent_job_namespace or conf.namespace()
     explicit = (root_parent_run_id, root_parent_job_name, root_parent_job_namespace)
     root: dict[str, str] | None = None
-    if all(explicit):
+    if root_parent_run_id and root_parent_job_name and root_parent_job_namespace:
         root = {
             "root_parent_run_id": root_parent_run_id,
             "root_parent_job_name": root_parent_job_name,
             "root_parent_job_namespace": root_parent_job_namespace,
-        }  # type: ignore[dict-item]
+        }
     elif any(explicit):
         log.warning("OpenLineage: an incomplete root (run id, job name, namespace) is ignored")
     if root is None:
