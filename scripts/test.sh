@@ -6,9 +6,9 @@
 #   3. the differential harness against 2.20.3 and 2.21.0rc1 (Airflow 3.3.2)
 #   3b. other providers' OpenLineage unit tests (PyPI sdists) against 2.20.3, 2.21.0rc1 and ours
 #   3c. today's provider's own system tests (2.21.0rc1 sdist) against 2.21.0rc1 and ours
-#   4. Airflow 3.3.2 / Python 3.12: unit and the real-supervisor subset, DeprecationWarning visible
+#   4. Airflow 3.3.2 / Python 3.12: unit, fork under 3.12 and misbehaving extractors, DeprecationWarning visible
 #   5. Airflow 3.2.2 / Python 3.11: unit and the real-supervisor subset
-#   6. Airflow 3.1.8 / Python 3.11: unit and end-to-end but the slow set
+#   6. Airflow 3.1.8 / Python 3.11: unit and the task path end to end (events, attempts, guarantees)
 # 1, 3, 3b, 3c and the unit tests of 2, 4, 5, 6 run side by side first; the end-to-end parts after, one at a time.
 # Installs what it needs (uv, pinned venvs, Debian's redis-server). Extra arguments go to every
 # pytest lane.
@@ -93,16 +93,22 @@ step "pytest on Airflow 3.3.2, Python 3.11: end-to-end on LocalExecutor and Cele
 "$venv33/bin/python" -m pytest -p no:cacheprovider --durations=15 \
   providers/openlineage/tests/e2e providers/openlineage/tests/packaging "$@" || status=1
 
-step "pytest on Airflow 3.3.2, Python 3.12: real-supervisor subset, DeprecationWarning shown"
+step "pytest on Airflow 3.3.2, Python 3.12: fork under 3.12's warnings, misbehaving extractors, DeprecationWarning shown"
 "$venv312/bin/python" -m pytest -p no:cacheprovider -W "default::DeprecationWarning" -m "not slow" \
-  "${supervisor_subset[@]}" providers/openlineage/tests/e2e/test_python312_fork_e2e.py "$@" || status=1
+  providers/openlineage/tests/e2e/test_misbehaving_extractors_e2e.py \
+  providers/openlineage/tests/e2e/test_python312_fork_e2e.py "$@" || status=1
 
 step "pytest on Airflow 3.2.2, Python 3.11: real-supervisor subset"
 "$venv32/bin/python" -m pytest -p no:cacheprovider -m "not slow" "${supervisor_subset[@]}" "$@" || status=1
 
-step "pytest on Airflow 3.1.8, Python 3.11: end-to-end but the slow set (packaging and Celery run on 3.3.2 only)"
+# Task SDK 1.1 (Airflow 3.1) is where a stuck task hurt most: the task path end to end (events, attempts,
+# deferral, overtime, SIGTERM, misbehaving extractors). The spool, child jobs, the doctor and the
+# long-lived processes do not depend on the Task SDK's version and run on 3.3.2.
+step "pytest on Airflow 3.1.8, Python 3.11: the task path end to end"
 "$venv31/bin/python" -m pytest -p no:cacheprovider --durations=10 -m "not packaging and not slow" \
-  providers/openlineage/tests/e2e "$@" || status=1
+  providers/openlineage/tests/e2e/test_task_events_e2e.py providers/openlineage/tests/e2e/test_attempts_e2e.py \
+  providers/openlineage/tests/e2e/test_guarantees_e2e.py providers/openlineage/tests/e2e/test_misbehaving_extractors_e2e.py \
+  "$@" || status=1
 
 rm -rf "$logs"
 step "done: status $status"

@@ -63,8 +63,10 @@ def emit_dataset_lineage(
             return None
         from airflow.utils.state import TaskInstanceState
 
-        from airflow.providers.openlineage.describe.custom_facets import get_user_provided_run_facets
-        from airflow.providers.openlineage.describe.events import build_task_event
+        from airflow.providers.openlineage.describe.events import (
+            build_task_event,
+            get_user_provided_run_facets,
+        )
 
         run_facets = {
             **(additional_run_facets or {}),

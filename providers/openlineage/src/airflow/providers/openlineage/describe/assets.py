@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -161,9 +162,15 @@ def get_runtime_outlet_assets(task_instance: Any) -> list[tuple[Any, Any]]:
     in ``task.outlets``; these are known only once the task ran, and only in the task runner.
     """
     try:
-        outlet_events = template_context(task_instance).get("outlet_events")
+        context = template_context(task_instance)
     except Exception:  # noqa: BLE001 - no runtime context (not a running task)
         return []
+    return runtime_outlet_assets(context)
+
+
+def runtime_outlet_assets(context: Mapping[str, Any]) -> list[tuple[Any, Any]]:
+    """:func:`get_runtime_outlet_assets` from a task's template context already at hand."""
+    outlet_events = context.get("outlet_events")
     if outlet_events is None:
         return []
     found: list[tuple[Any, Any]] = []

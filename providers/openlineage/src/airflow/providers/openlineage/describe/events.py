@@ -42,6 +42,7 @@ from openlineage.client.facet_v2 import (
 )
 
 from airflow.providers.openlineage import conf
+from airflow.providers.openlineage.config.imports import import_configured
 from airflow.providers.openlineage.describe.airflow_description import (
     describe_dag,
     describe_dag_run,
@@ -290,6 +291,38 @@ def task_job_facets(task: Any, dag: Any, extra: dict[str, Any] | None = None) ->
     return job_facets
 
 
+def get_user_provided_run_facets(task_instance: Any, ti_state: Any) -> dict[str, Any]:
+    """
+    Call each configured ``func(task_instance, ti_state) -> dict[str, RunFacet] | None``.
+
+    A function that raises or returns something else than a dict costs only its own facets (one
+    WARNING); a key returned by two functions keeps the later one (WARNING).
+    """
+    facets: dict[str, Any] = {}
+    for func in import_configured("custom_run_facets", conf.custom_run_facets()):
+        name = f"{getattr(func, '__module__', '?')}.{getattr(func, '__qualname__', func)}"
+        try:
+            result = func(task_instance, ti_state)
+        except Exception as err:  # noqa: BLE001 - a user's facet function never costs the event
+            log.warning(
+                "OpenLineage custom run facet function %s failed: %s: %s", name, type(err).__name__, err
+            )
+            continue
+        if not result:
+            continue
+        if not isinstance(result, dict):
+            log.warning(
+                "OpenLineage custom run facet function %s returned %s, not a dict",
+                name,
+                type(result).__name__,
+            )
+            continue
+        for key in result.keys() & facets.keys():
+            log.warning("OpenLineage custom run facet `%s` returned by %s replaces an earlier one", key, name)
+        facets.update(result)
+    return facets
+
+
 def build_task_event(
     event_type: RunState,
     task_instance: Any,
@@ -302,11 +335,13 @@ def build_task_event(
     event_time: dt.datetime | None = None,
     include_full_task_info: bool = False,
     identity: TaskRunIdentity | None = None,
+    runtime_outlets: list[tuple[Any, Any]] | None = None,
 ) -> RunEvent:
     """
     A task START / COMPLETE / FAIL event, parented to the task's DAG run.
 
     ``identity`` is the attempt's, when the caller already holds it; else it is derived here.
+    ``runtime_outlets`` are the task's runtime outlet assets when the caller already read them.
     """
     task = task_instance.task
     dag = safe_getattr(task, "dag")
@@ -326,7 +361,11 @@ def build_task_event(
         task=describe_task(
             task,
             include_full_task_info=include_full_task_info,
-            runtime_assets=get_runtime_outlet_assets(task_instance) if event_type != RunState.START else None,
+            runtime_assets=None
+            if event_type == RunState.START
+            else runtime_outlets
+            if runtime_outlets is not None
+            else get_runtime_outlet_assets(task_instance),
         ),
         taskInstance=describe_task_instance(task_instance),
         taskUuid=identity.run_id,
@@ -339,8 +378,8 @@ def build_task_event(
 
     job_facets = task_job_facets(task, dag, extra_job_facets)
 
-    if event_time is None:
-        event_time = safe_getattr(task_instance, "start_date") if event_type == RunState.START else None
+    if event_time is None and event_type == RunState.START:
+        event_time = safe_getattr(task_instance, "start_date")
     return RunEvent(
         eventType=event_type,
         eventTime=_iso_time(event_time or utcnow()),

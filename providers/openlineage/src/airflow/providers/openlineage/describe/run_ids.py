@@ -31,6 +31,8 @@ from typing import Any
 
 from airflow.providers.openlineage import __version__ as provider_version
 from airflow.providers.openlineage import conf
+from airflow.providers.openlineage.describe.introspection import safe_getattr as safe_getattr
+from airflow.providers.openlineage.describe.introspection import template_context as template_context
 
 _PRODUCER = f"https://github.com/apache/airflow/tree/providers-openlineage/{provider_version}"
 
@@ -142,25 +144,3 @@ def get_processing_engine_facet() -> dict[str, Any]:
             version=airflow_version, name="Airflow", openlineageAdapterVersion=provider_version
         )
     }
-
-
-def safe_getattr(obj: Any, name: str, default: Any = None) -> Any:
-    """``getattr`` that also swallows errors raised by properties."""
-    try:
-        return getattr(obj, name, default)
-    except Exception:  # noqa: BLE001 - a misbehaving property must not break lineage
-        return default
-
-
-def template_context(task_instance: Any) -> dict[str, Any]:
-    """
-    The running task's template context: the one the task runner built and the task itself uses.
-
-    A runtime TI keeps it once built (``_cached_template_context``), but ``get_template_context()``
-    validates params and re-derives the run's dates on every call; lineage only reads from it (the
-    DAG run, ``outlet_events``, the reschedule count), so the kept one is read where it exists.
-    """
-    cached = safe_getattr(task_instance, "_cached_template_context")
-    if isinstance(cached, dict) and "dag_run" in cached:
-        return cached
-    return task_instance.get_template_context()

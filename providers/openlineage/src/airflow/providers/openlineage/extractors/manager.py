@@ -34,6 +34,11 @@ from openlineage.client.facet_v2 import extraction_error_run
 from airflow.providers.openlineage import conf
 from airflow.providers.openlineage.conf import warn_bad_value
 from airflow.providers.openlineage.config.imports import import_configured
+from airflow.providers.openlineage.describe.assets import (
+    dedupe,
+    get_runtime_outlet_assets,
+    to_openlineage_dataset,
+)
 from airflow.providers.openlineage.extractors.base import (
     OL_METHOD_NAME_COMPLETE,
     OL_METHOD_NAME_START,
@@ -97,33 +102,21 @@ class ExtractorManager:
         task_instance_state: Any,
         task_instance: Any = None,
         controls: Any = None,
+        runtime_outlets: list[tuple[Any, Any]] | None = None,
     ) -> OperatorLineage:
         """
         Lineage of ``task`` for an event in ``task_instance_state`` (running, success, failed, skipped).
 
-        ``controls`` is the task's resolved emission policy (source code, hook lineage).
+        ``controls`` is the task's resolved emission policy (source code, hook lineage);
+        ``runtime_outlets`` the task's runtime outlet assets when the caller already read them.
         """
         state = _state_name(task_instance_state)
+        if state != "running" and task_instance is not None and runtime_outlets is None:
+            runtime_outlets = get_runtime_outlet_assets(task_instance)
         lineage = self._extract(task, state, task_instance, controls)
-        if state != "running" and task_instance is not None:
-            lineage.outputs = self._with_runtime_outlets(lineage.outputs, task_instance)
+        if state != "running" and runtime_outlets:
+            lineage.outputs = _with_runtime_outlets(lineage.outputs, runtime_outlets)
         return lineage
-
-    @staticmethod
-    def _with_runtime_outlets(outputs: list[Any], task_instance: Any) -> list[Any]:
-        """Add the assets the task attached through asset aliases while it ran."""
-        from airflow.providers.openlineage.describe.assets import (
-            dedupe,
-            get_runtime_outlet_assets,
-            to_openlineage_dataset,
-        )
-
-        runtime = [
-            d
-            for d in (to_openlineage_dataset(a) for a, _alias in get_runtime_outlet_assets(task_instance))
-            if d
-        ]
-        return dedupe([*outputs, *runtime]) if runtime else outputs
 
     def _extract(self, task: Any, state: str, task_instance: Any, controls: Any) -> OperatorLineage:
         include_source_code = getattr(controls, "include_source_code", True)
@@ -186,7 +179,7 @@ class ExtractorManager:
         task_metadata.inputs.extend(declared.inputs)
         outputs = [*task_metadata.outputs, *declared.outputs]
         if task_instance is not None:
-            outputs = self._with_runtime_outlets(outputs, task_instance)
+            outputs = _with_runtime_outlets(outputs, get_runtime_outlet_assets(task_instance))
         task_metadata.outputs[:] = outputs
 
     def get_hook_lineage(
@@ -282,3 +275,9 @@ def _extraction_error(task: Any, err: Exception) -> dict[str, Any]:
             ],
         )
     }
+
+
+def _with_runtime_outlets(outputs: list[Any], runtime_outlets: list[tuple[Any, Any]]) -> list[Any]:
+    """Add the assets the task attached through asset aliases while it ran."""
+    runtime = [d for d in (to_openlineage_dataset(a) for a, _alias in runtime_outlets) if d]
+    return dedupe([*outputs, *runtime]) if runtime else outputs

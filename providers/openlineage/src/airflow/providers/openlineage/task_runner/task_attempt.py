@@ -64,15 +64,9 @@ class AttemptKey(NamedTuple):
     try_number: int
 
     @classmethod
-    def of(cls, task_instance: Any) -> AttemptKey:
-        map_index = safe_getattr(task_instance, "map_index", -1)
-        return cls(
-            task_instance.dag_id,
-            task_instance.task_id,
-            task_instance.run_id,
-            -1 if map_index is None else int(map_index),
-            int(task_instance.try_number),
-        )
+    def of(cls, dag_id: str, task_id: str, run_id: str, map_index: int | None, try_number: int) -> AttemptKey:
+        """The key of an attempt from the task instance's values (read once, by the task runner)."""
+        return cls(dag_id, task_id, run_id, -1 if map_index is None else int(map_index), int(try_number))
 
 
 class AttemptPhase(enum.Enum):

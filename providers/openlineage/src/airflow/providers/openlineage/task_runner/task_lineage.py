@@ -40,7 +40,7 @@ from openlineage.client.event_v2 import RunState
 from airflow.providers.openlineage import conf
 from airflow.providers.openlineage.config import client_config
 from airflow.providers.openlineage.describe.airflow_description import one_event_build
-from airflow.providers.openlineage.describe.custom_facets import get_user_provided_run_facets
+from airflow.providers.openlineage.describe.assets import runtime_outlet_assets
 from airflow.providers.openlineage.describe.emission_policy import (
     EmissionPolicy,
     resolve_task_emission_policy,
@@ -49,8 +49,10 @@ from airflow.providers.openlineage.describe.events import (
     TaskRunIdentity,
     build_task_event,
     get_dag_run_from_ti,
+    get_user_provided_run_facets,
     utcnow,
 )
+from airflow.providers.openlineage.describe.introspection import template_context
 from airflow.providers.openlineage.emission import extra_events, metrics
 from airflow.providers.openlineage.emission.base import EmissionMode, EventSender, OpenLineageEvent
 from airflow.providers.openlineage.emission.deadline import AttemptDeadline, FixedDeadline
@@ -87,9 +89,19 @@ def _drop_child_context(attempt: TaskAttempt) -> None:
         attempt.child_context = None
 
 
-def _operator_name(task_instance: Any) -> str | None:
-    task_type = getattr(getattr(task_instance, "task", None), "task_type", None)
-    return task_type.lower() if isinstance(task_type, str) else None
+def _attempt_key(task_instance: Any) -> AttemptKey:
+    """The attempt ``task_instance`` stands for (read here, once per hook)."""
+    try:
+        map_index = getattr(task_instance, "map_index", -1)
+    except Exception:  # noqa: BLE001 - a misbehaving property: the unmapped index
+        map_index = -1
+    return AttemptKey.of(
+        task_instance.dag_id,
+        task_instance.task_id,
+        task_instance.run_id,
+        map_index,
+        task_instance.try_number,
+    )
 
 
 def _ti_state(event_name: str) -> Any:
@@ -187,7 +199,7 @@ class TaskLineage:
                 self._suspend(previous)
             else:
                 self._release(previous)
-        key = AttemptKey.of(task_instance)
+        key = _attempt_key(task_instance)
         policy = resolve_task_emission_policy(task_instance.task, task_instance.dag_id, task_instance.task_id)
         emission = None
         if not policy.emit:
@@ -201,10 +213,10 @@ class TaskLineage:
         self._attempt = attempt
         return attempt
 
-    def _open_attempt_for(self, task_instance: Any) -> TaskAttempt | None:
-        """The open segment of ``task_instance``'s attempt, or None."""
+    def _open_attempt_for(self, key: AttemptKey) -> TaskAttempt | None:
+        """The open segment of the attempt ``key`` names, or None."""
         attempt = self._attempt
-        if attempt is not None and attempt.open and attempt.key == AttemptKey.of(task_instance):
+        if attempt is not None and attempt.open and attempt.key == key:
             return attempt
         return None
 
@@ -255,27 +267,40 @@ class TaskLineage:
             self._config_ok = True
         event_time = None if event_name == "START" else utcnow()
         state = _ti_state(event_name)
-        secrets = self._secrets_of(attempt, task_instance)
+        # What this module needs of the task instance is read first, in this frame; then the task
+        # instance goes down once to each of extraction and event building (see dev/task_instance_walk).
+        # (Both are kept per segment: a terminal event reuses what its START derived.)
+        secrets = attempt.secrets if attempt.secrets is not None else self._secrets_of(attempt, task_instance)
+        identity = attempt.identity or self._identity_of(attempt, task_instance)
+        task = task_instance.task
+        task_type = getattr(task, "task_type", None)
+        operator_name = task_type.lower() if isinstance(task_type, str) else None
+        runtime_outlets = None
+        if event_name != "START":
+            try:
+                runtime_outlets = runtime_outlet_assets(template_context(task_instance))
+            except Exception:  # noqa: BLE001 - no runtime context (not a running task): none
+                runtime_outlets = []
         if attempt.policy.extract_operator_metadata:
             manager = self.extractor_manager
             started = time.monotonic()
             lineage = manager.extract_metadata(
-                None, task_instance.task, state, task_instance, controls=attempt.policy
+                None,
+                task,
+                state,
+                task_instance,
+                controls=attempt.policy,
+                runtime_outlets=runtime_outlets,
             )
             metrics.timing(
                 "extract",
                 time.monotonic() - started,
-                {
-                    "event_type": _METRIC_EVENT_TYPES.get(event_name),
-                    "operator_name": _operator_name(task_instance),
-                },
+                {"event_type": _METRIC_EVENT_TYPES.get(event_name), "operator_name": operator_name},
             )
             for child in manager.child_events:
                 attempt.hold_extra(redact_event(child, secrets))
         else:
             lineage = OperatorLineage()
-        run_facets = {**lineage.run_facets, **get_user_provided_run_facets(task_instance, state)}
-        identity = self._identity_of(attempt, task_instance)
         if event_name == "START":
             write_notice(identity)  # the supervisor closes the run if this runner dies
         event = build_task_event(
@@ -283,12 +308,13 @@ class TaskLineage:
             task_instance,
             inputs=lineage.inputs,
             outputs=lineage.outputs,
-            extra_run_facets=run_facets,
+            extra_run_facets={**lineage.run_facets, **get_user_provided_run_facets(task_instance, state)},
             extra_job_facets=lineage.job_facets,
             error=error,
             event_time=event_time,
             include_full_task_info=attempt.policy.include_full_task_info,
             identity=identity,
+            runtime_outlets=runtime_outlets,
         )
         # Redacted by the sender, off this thread, just before it is serialised.
         return DeferredRedaction(event, secrets)
@@ -342,10 +368,10 @@ class TaskLineage:
         )
 
     def on_terminal(self, event_name: str, task_instance: Any, error: Any = None) -> None:
-        attempt = self._open_attempt_for(task_instance)
+        key = _attempt_key(task_instance)
+        attempt = self._open_attempt_for(key)
         if attempt is None:
             last = self._attempt
-            key = AttemptKey.of(task_instance)
             if last is not None and last.key == key and last.phase is AttemptPhase.ENDED:
                 log.debug("OpenLineage: attempt %s already had its terminal event", key)
                 return

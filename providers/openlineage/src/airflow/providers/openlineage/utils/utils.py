@@ -36,7 +36,6 @@ from airflow.providers.openlineage.api.core import (
 )
 from airflow.providers.openlineage.config.imports import try_import_from_string
 from airflow.providers.openlineage.describe.assets import get_runtime_outlet_assets, translate_airflow_asset
-from airflow.providers.openlineage.describe.custom_facets import get_user_provided_run_facets
 from airflow.providers.openlineage.describe.dag_run_lineage import (
     get_airflow_state_run_facet,
     get_dag_job_dependency_facet,
@@ -47,6 +46,7 @@ from airflow.providers.openlineage.describe.events import (
     dag_documentation,
     debug_facet,
     get_dag_run_from_ti,
+    get_user_provided_run_facets,
 )
 from airflow.providers.openlineage.describe.run_ids import (
     _PRODUCER,
