@@ -38,7 +38,7 @@ import logging
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openlineage.client.event_v2 import RunState
 from pluggy import HookimplMarker
@@ -61,6 +61,13 @@ from airflow.providers.openlineage.plugins.adapter import OpenLineageAdapter
 from airflow.providers.openlineage.redact.redaction import redact_event
 from airflow.providers.openlineage.task_runner.supervisor_broker import install_routing_comms
 from airflow.providers.openlineage.task_runner.task_lineage import TaskLineage
+
+if TYPE_CHECKING:
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+    from airflow.utils.state import TaskInstanceState
+    from typing_extensions import TypeIs
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +119,9 @@ def _guarded(hook: Callable[..., None]) -> Callable[..., None]:
     return wrapper
 
 
-def _is_runtime_task_instance(task_instance: Any) -> bool:
+def _is_runtime_task_instance(
+    task_instance: RuntimeTaskInstance | TaskInstance,
+) -> TypeIs[RuntimeTaskInstance]:
     """True in the task runner; False for the ORM model the API server and scheduler pass."""
     return not type(task_instance).__module__.startswith("airflow.models")
 
@@ -159,7 +168,9 @@ class OpenLineageListener:
 
     @hookimpl
     @_guarded
-    def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
+    def on_task_instance_running(
+        self, previous_state: TaskInstanceState | None, task_instance: RuntimeTaskInstance | TaskInstance
+    ) -> None:
         if not _is_runtime_task_instance(task_instance):
             return
         install_routing_comms()  # from now on lineage threads reach the supervisor only via the broker
@@ -167,7 +178,9 @@ class OpenLineageListener:
 
     @hookimpl
     @_guarded
-    def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
+    def on_task_instance_success(
+        self, previous_state: TaskInstanceState | None, task_instance: RuntimeTaskInstance | TaskInstance
+    ) -> None:
         if _is_runtime_task_instance(task_instance):
             self.task_lineage.on_terminal("COMPLETE", task_instance)
         else:
@@ -175,7 +188,9 @@ class OpenLineageListener:
 
     @hookimpl
     @_guarded
-    def on_task_instance_skipped(self, previous_state: Any, task_instance: Any) -> None:
+    def on_task_instance_skipped(
+        self, previous_state: TaskInstanceState | None, task_instance: RuntimeTaskInstance | TaskInstance
+    ) -> None:
         if _is_runtime_task_instance(task_instance):
             self.task_lineage.on_terminal("SKIPPED", task_instance)
         else:
@@ -183,7 +198,12 @@ class OpenLineageListener:
 
     @hookimpl
     @_guarded
-    def on_task_instance_failed(self, previous_state: Any, task_instance: Any, error: Any = None) -> None:
+    def on_task_instance_failed(
+        self,
+        previous_state: TaskInstanceState | None,
+        task_instance: RuntimeTaskInstance | TaskInstance,
+        error: str | BaseException | None = None,
+    ) -> None:
         if _is_runtime_task_instance(task_instance):
             self.task_lineage.on_terminal("FAIL", task_instance, error)
         else:
@@ -193,24 +213,24 @@ class OpenLineageListener:
 
     @hookimpl
     @_guarded
-    def on_dag_run_running(self, dag_run: Any, msg: str) -> None:
+    def on_dag_run_running(self, dag_run: DagRun, msg: str) -> None:
         self._emit_dag_run(RunState.START, dag_run, msg)
 
     @hookimpl
     @_guarded
-    def on_dag_run_success(self, dag_run: Any, msg: str) -> None:
+    def on_dag_run_success(self, dag_run: DagRun, msg: str) -> None:
         self._emit_dag_run(RunState.COMPLETE, dag_run, msg)
 
     @hookimpl
     @_guarded
-    def on_dag_run_failed(self, dag_run: Any, msg: str) -> None:
+    def on_dag_run_failed(self, dag_run: DagRun, msg: str) -> None:
         self._emit_dag_run(RunState.FAIL, dag_run, msg)
 
     # -- lifecycle -----------------------------------------------------------------------------
 
     @hookimpl
     @_guarded
-    def on_starting(self, component: Any) -> None:
+    def on_starting(self, component: object) -> None:
         log.debug("OpenLineage listener starting in %s", type(component).__name__)
         if type(component).__name__ == "Job":
             self._job = component  # its job_type is set by its runner, after this hook
@@ -224,7 +244,7 @@ class OpenLineageListener:
 
     @hookimpl
     @_guarded
-    def before_stopping(self, component: Any) -> None:
+    def before_stopping(self, component: object) -> None:
         if self._task_lineage is not None:
             self._task_lineage.finish()
         if self._dag_run_process is not None and component is self._job:
@@ -267,7 +287,7 @@ class OpenLineageListener:
             self._dag_run_process = process
             log.info("OpenLineage DAG-run events are built and sent by helper process %s", process.pid)
 
-    def _emit_dag_run(self, state: RunState, dag_run: Any, msg: str | None) -> None:
+    def _emit_dag_run(self, state: RunState, dag_run: DagRun, msg: str | None) -> None:
         """
         On the scheduler's loop: copy the DAG run's values and queue them, nothing more.
 
@@ -289,7 +309,9 @@ class OpenLineageListener:
             snapshot = DagRunSnapshot.of(dag_run)
             emitter.submit_build(snapshot.route_key, functools.partial(dag_run_event, state, snapshot, msg))
 
-    def _manual_state_change(self, state: RunState, task_instance: Any, error: Any = None) -> None:
+    def _manual_state_change(
+        self, state: RunState, task_instance: TaskInstance, error: str | BaseException | None = None
+    ) -> None:
         """On the caller's thread (an API request): copy the task instance and queue; nothing is built."""
         emitter = self._background()
         if emitter is not None:
@@ -297,7 +319,7 @@ class OpenLineageListener:
             emitter.submit_build(snapshot.route_key, functools.partial(_manual_event, state, snapshot, error))
 
 
-def _manual_event(state: RunState, snapshot: TaskInstanceSnapshot, error: Any) -> Any:
+def _manual_event(state: RunState, snapshot: TaskInstanceSnapshot, error: str | BaseException | None) -> Any:
     """On the emitter's thread: the redacted event of a state changed outside the task."""
     return redact_event(build_manual_task_event(state, snapshot, error))
 

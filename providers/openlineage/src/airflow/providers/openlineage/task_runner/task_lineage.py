@@ -33,7 +33,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openlineage.client.event_v2 import RunState
 
@@ -75,6 +75,9 @@ from airflow.providers.openlineage.task_runner.task_attempt import (
     is_resumed_segment,
 )
 
+if TYPE_CHECKING:
+    from airflow.sdk.execution_time.task_runner import RuntimeTaskInstance
+
 log = logging.getLogger(__name__)
 
 #: ``event_type`` tag of the ``ol.extract`` timer, as today's provider sets it per hook.
@@ -89,7 +92,7 @@ def _drop_child_context(attempt: TaskAttempt) -> None:
         attempt.child_context = None
 
 
-def _attempt_key(task_instance: Any) -> AttemptKey:
+def _attempt_key(task_instance: RuntimeTaskInstance) -> AttemptKey:
     """The attempt ``task_instance`` stands for (read here, once per hook)."""
     try:
         map_index = getattr(task_instance, "map_index", -1)
@@ -111,7 +114,7 @@ def _ti_state(event_name: str) -> Any:
     return TaskInstanceState(_STATE_BY_EVENT[event_name])
 
 
-def _conf_and_params(task_instance: Any) -> list[Any]:
+def _conf_and_params(task_instance: RuntimeTaskInstance) -> list[Any]:
     """The DAG run's ``conf`` and the task's (and DAG's) ``params``, as plain dicts; what can be read."""
     found: list[Any] = []
     dag_run = getattr(task_instance, "dag_run", None)
@@ -186,7 +189,7 @@ class TaskLineage:
     def _client_factory(self) -> Any:
         return client_config.build_client(self._config, announce=False)
 
-    def _begin(self, task_instance: Any, *, resumed: bool) -> TaskAttempt:
+    def _begin(self, task_instance: RuntimeTaskInstance, *, resumed: bool) -> TaskAttempt:
         """
         A new segment for ``task_instance``'s attempt; one still open before it is let go first.
 
@@ -250,14 +253,22 @@ class TaskLineage:
             attempt.hand_over_extras()
 
     def _build(
-        self, attempt: TaskAttempt, event_name: str, task_instance: Any, error: Any = None
+        self,
+        attempt: TaskAttempt,
+        event_name: str,
+        task_instance: RuntimeTaskInstance,
+        error: str | BaseException | None = None,
     ) -> DeferredRedaction | None:
         """Runs in the bounded extraction thread: configuration, extraction, event (redacted later)."""
         with one_event_build():
             return self._build_one(attempt, event_name, task_instance, error)
 
     def _build_one(
-        self, attempt: TaskAttempt, event_name: str, task_instance: Any, error: Any
+        self,
+        attempt: TaskAttempt,
+        event_name: str,
+        task_instance: RuntimeTaskInstance,
+        error: str | BaseException | None,
     ) -> DeferredRedaction | None:
         if not self._config_ok:
             try:
@@ -320,20 +331,20 @@ class TaskLineage:
         return DeferredRedaction(event, secrets)
 
     @staticmethod
-    def _identity_of(attempt: TaskAttempt, task_instance: Any) -> TaskRunIdentity:
+    def _identity_of(attempt: TaskAttempt, task_instance: RuntimeTaskInstance) -> TaskRunIdentity:
         """The attempt's run identity (run id, parent, root): derived at its segment's first event only."""
         if attempt.identity is None:
             attempt.identity = TaskRunIdentity(task_instance, get_dag_run_from_ti(task_instance))
         return attempt.identity
 
     @staticmethod
-    def _secrets_of(attempt: TaskAttempt, task_instance: Any) -> frozenset[str]:
+    def _secrets_of(attempt: TaskAttempt, task_instance: RuntimeTaskInstance) -> frozenset[str]:
         """Values under sensitive keys of the run's ``conf`` and the task's ``params`` (once per segment)."""
         if attempt.secrets is None:
             attempt.secrets = sensitive_values(*_conf_and_params(task_instance))
         return attempt.secrets
 
-    def on_running(self, task_instance: Any) -> None:
+    def on_running(self, task_instance: RuntimeTaskInstance) -> None:
         """
         A runner begins (or resumes) an attempt.
 
@@ -354,7 +365,9 @@ class TaskLineage:
         attempt.hand_over_extras()
         emission.send_start(event)
 
-    def _child_context(self, attempt: TaskAttempt, task_instance: Any) -> ChildLineageContext | None:
+    def _child_context(
+        self, attempt: TaskAttempt, task_instance: RuntimeTaskInstance
+    ) -> ChildLineageContext | None:
         """The attempt's run handed on to the jobs its task starts, as the options say."""
         task = task_instance.task
         family = container_family(task)
@@ -367,7 +380,9 @@ class TaskLineage:
             identity, task, processes=processes, container_option=container_option
         )
 
-    def on_terminal(self, event_name: str, task_instance: Any, error: Any = None) -> None:
+    def on_terminal(
+        self, event_name: str, task_instance: RuntimeTaskInstance, error: str | BaseException | None = None
+    ) -> None:
         key = _attempt_key(task_instance)
         attempt = self._open_attempt_for(key)
         if attempt is None:
