@@ -31,6 +31,16 @@ sys.path.insert(0, str(REPO_ROOT / "dev"))
 
 
 @pytest.fixture(autouse=True)
+def _hangs_end_with_their_test():
+    """Every simulated hang (``hang.hang``) of a test is released when the test ends."""
+    from hang import RELEASE
+
+    RELEASE.clear()
+    yield
+    RELEASE.set()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_openlineage_config():
     """Each test reads the configuration anew and may warn anew."""
     from airflow.providers.openlineage import conf

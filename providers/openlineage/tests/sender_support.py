@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-import time
+
+from hang import hang
 
 
 class FileClient:
@@ -15,7 +16,7 @@ class FileClient:
         self.delay = delay
 
     def emit(self, event):
-        time.sleep(self.delay)
+        hang(self.delay)
         with open(self.path, "a") as out:
             out.write(json.dumps({"name": event["name"], "pid": os.getpid(), "fds": _open_fds()}) + "\n")
 
@@ -41,3 +42,15 @@ def _event(name):
 
 def _lines(path):
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:
+    """Poll ``predicate`` until it holds (a condition to wait for, not a guessed delay)."""
+    import time
+
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.005)
+    return True

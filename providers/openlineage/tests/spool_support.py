@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import uuid
 from pathlib import Path
 
+from hang import hang
 from openlineage.client.event_v2 import Job, Run, RunEvent, RunState
 from openlineage.client.facet_v2 import sql_job
 
@@ -56,11 +56,12 @@ class _Client:
         self.directory = directory
 
     def emit(self, event: RunEvent) -> None:
+        (self.directory / "entered").touch()  # tests wait on it: an event reached the backend
         mode = (self.directory / "mode").read_text()
         if mode == "fail":
             raise ConnectionRefusedError("backend refused the connection")
         if mode == "hang" or (mode == "hang-backlog" and event.job.name == "backlog"):
-            time.sleep(60)
+            hang(60)
         line = json.dumps([event.run.runId, event.eventType.value, event.job.name]) + "\n"
         fd = os.open(self.directory / "received", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:

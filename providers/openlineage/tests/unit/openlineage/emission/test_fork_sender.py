@@ -10,7 +10,8 @@ import threading
 import time
 
 import pytest
-from sender_support import FileClient, _event, _lines, _open_fds
+from hang import hang
+from sender_support import FileClient, _event, _lines, _open_fds, wait_until
 
 from airflow.providers.openlineage.emission import fork_sender
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
@@ -164,7 +165,7 @@ def test_an_abandoned_child_still_counts_what_it_delivered(tmp_path):
 
     sender = ForkSender(lambda: StuckAfterStart())
     sender.submit(_event("START"))
-    time.sleep(0.3)
+    assert wait_until(lambda: [r["name"] for r in _lines(out)] == ["START"])
     sender.submit(_event("COMPLETE"))
     deadline = FixedDeadline(1.0)
     assert not sender.close(deadline)
@@ -231,7 +232,7 @@ def test_reap_kills_a_child_that_does_not_exit_in_time(tmp_path, monkeypatch):
     real_exit = os._exit
 
     def stuck_exit(code: int) -> None:
-        time.sleep(3600)
+        hang(3600)
         real_exit(code)
 
     monkeypatch.setattr(os, "_exit", stuck_exit)

@@ -6,7 +6,8 @@ import threading
 import time
 
 import pytest
-from sender_support import FileClient, _event, _lines, _open_fds  # noqa: F401 - shared with other tests
+from hang import hang
+from sender_support import FileClient, _event, _lines, _open_fds, wait_until  # noqa: F401 - shared with other tests
 
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.emission.fork_sender import ForkSender
@@ -31,7 +32,8 @@ def test_order_holds_when_submits_interleave_with_sends(tmp_path, sender_class):
     sender.submit(_event("START"))
     sender.submit(_event("RUNNING"))
     sender.submit(_event("QUERY_START"))
-    time.sleep(0.5)  # START is sent; RUNNING is in flight or done; QUERY_START may still be queued
+    # START is sent; RUNNING is in flight or done; QUERY_START may still be queued
+    assert wait_until(lambda: [e["name"] for e in _lines(out)][:1] == ["START"])
     sender.submit(_event("QUERY_COMPLETE"))
     sender.submit(_event("COMPLETE"))
     assert sender.close(FixedDeadline(10))
@@ -146,7 +148,7 @@ def test_close_delivers_what_a_buffering_client_holds(tmp_path, sender_class):
 def test_close_is_bounded_when_the_client_hangs_in_close(tmp_path, sender_class):
     class HangsOnClose(BufferingClient):
         def close(self, timeout):
-            time.sleep(3600)
+            hang(3600)
 
     sender = sender_class(lambda: HangsOnClose(tmp_path / "never"))
     sender.submit(_event("COMPLETE"))
@@ -162,8 +164,11 @@ def test_a_full_queue_drops_extras_before_essential_events(tmp_path, sender_clas
     gate = tmp_path / "gate"
     out = tmp_path / "events"
 
+    entered = tmp_path / "entered"
+
     class Gated:
         def emit(self, event):
+            entered.touch()
             while not gate.exists():
                 time.sleep(0.01)
             FileClient(out).emit(event)
@@ -178,7 +183,7 @@ def test_a_full_queue_drops_extras_before_essential_events(tmp_path, sender_clas
 
     sender = sender_class(lambda: Gated(), max_queue_size=3)
     sender.submit(_event("START"))  # taken at once (a child or the thread), not queued
-    time.sleep(0.2)
+    assert wait_until(entered.exists)
     for i in range(5):
         sender.submit(extra(i), essential=False)
     sender.submit(_event("COMPLETE"))

@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+from sender_support import wait_until
 from spool_support import SwitchableBackend, new_spool, run_event
 
 from airflow.providers.openlineage.emission.deadline import AttemptDeadline, FixedDeadline
@@ -108,7 +109,7 @@ def test_a_full_queue_spools_extras_instead_of_dropping_them(tmp_path, sender_cl
     sender = _sender(sender_class, backend, spool, max_queue_size=3)
     run_id = str(uuid.uuid4())
     sender.submit(run_event("START", run_id))
-    time.sleep(0.3)  # START is in flight (hung)
+    assert wait_until((tmp_path / "backend" / "entered").exists)  # START is in flight (hung)
     for _ in range(6):
         sender.submit(run_event("RUNNING", run_id), essential=False)
     assert sender.dropped == 0

@@ -10,6 +10,7 @@ import threading
 import time
 
 import pytest
+from hang import hang
 from sender_support import FileClient, _event, _lines
 
 from airflow.providers.openlineage.emission.deadline import AttemptDeadline
@@ -20,7 +21,7 @@ from airflow.providers.openlineage.task_runner.attempt_emission import AttemptEm
 
 class Hung:
     def emit(self, event):
-        time.sleep(3600)
+        hang(3600)
 
 
 def test_sigterm_during_the_terminal_wait_lets_the_runner_go_and_chains_the_old_handler():

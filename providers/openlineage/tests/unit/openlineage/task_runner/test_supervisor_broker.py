@@ -6,6 +6,7 @@ import threading
 import time
 
 import pytest
+from hang import hang
 
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.task_runner import supervisor_broker as broker
@@ -61,14 +62,15 @@ def test_requests_are_served_by_the_calling_thread(comms):
 
 def test_deadline_stops_serving_and_late_requests_raise(comms):
     seen: list[object] = []
-    stop = threading.Event()
+    refused = threading.Event()
 
     def looping_extraction():
-        while not stop.is_set():
+        while True:
             try:
                 seen.append(_channel().send("loop"))
             except broker.LineageDeadlineExceeded as err:
                 seen.append(err)
+                refused.set()
                 return
 
     started = time.monotonic()
@@ -79,8 +81,7 @@ def test_deadline_stops_serving_and_late_requests_raise(comms):
     served_before = len(comms.calls)
     # The task's own calls from the main thread go straight through, and never see lineage answers.
     assert _channel().send("task-own") == "answer-to-task-own"
-    time.sleep(0.2)
-    stop.set()
+    assert refused.wait(5)  # the loop's next request, after the deadline, is refused
     assert isinstance(seen[-1], broker.LineageDeadlineExceeded)
     assert len(comms.calls) == served_before + 1
     assert comms.overlaps == 0
@@ -121,7 +122,7 @@ def test_threads_started_by_extraction_go_through_the_broker_and_stop_at_the_dea
                     return
 
         threading.Thread(target=loop, name="extractor-own", daemon=True).start()
-        time.sleep(3600)
+        hang(3600)
 
     outcome = broker.run_bounded(spawns_a_looping_thread, FixedDeadline(0.3))
     assert not outcome.finished
@@ -130,20 +131,22 @@ def test_threads_started_by_extraction_go_through_the_broker_and_stop_at_the_dea
     assert refused.wait(2)  # ...and refused after it
     served = len(comms.calls)
     assert _channel().send("task-own") == "answer-to-task-own"
-    time.sleep(0.1)
-    assert len(comms.calls) == served + 1
+    assert len(comms.calls) == served + 1  # the loop ended at its refusal: only the task's call
     assert comms.overlaps == 0
 
 
 def test_the_tasks_own_thread_is_served_during_extraction_and_direct_after(comms):
     """A thread the task started before is never refused: the broker performs its request meanwhile."""
     go = threading.Event()
+    extraction_done = threading.Event()
+    served_during = threading.Event()
     answers: list[object] = []
 
     def task_thread():
         go.wait(5)
         answers.append(_channel().send("during"))
-        time.sleep(0.5)
+        served_during.set()
+        extraction_done.wait(5)
         answers.append(_channel().send("after"))
 
     worker = threading.Thread(target=task_thread, name="task-own-thread")
@@ -152,9 +155,10 @@ def test_the_tasks_own_thread_is_served_during_extraction_and_direct_after(comms
 
     def extraction():
         go.set()
-        time.sleep(0.3)
+        served_during.wait(5)  # the main thread serves the task's request while this one waits
 
     assert broker.run_bounded(extraction, FixedDeadline(5)).finished
+    extraction_done.set()
     worker.join(5)
     assert answers == ["answer-to-during", "answer-to-after"]
     main = threading.current_thread().name
@@ -162,17 +166,22 @@ def test_the_tasks_own_thread_is_served_during_extraction_and_direct_after(comms
 
 
 def test_a_refused_request_is_one_info_line_not_a_missing_variable(comms, caplog):
+    past_deadline = threading.Event()
+    done = threading.Event()
+
     def late():
-        time.sleep(0.4)
+        past_deadline.wait(5)
         for _ in range(3):
             try:
                 _channel().send(GetVariable())
             except broker.LineageDeadlineExceeded:
                 pass
+        done.set()
 
     with caplog.at_level("INFO", logger=broker.__name__):
         outcome = broker.run_bounded(late, FixedDeadline(0.1))
-        time.sleep(0.6)
+        past_deadline.set()
+        assert done.wait(5)
     assert not outcome.finished
     lines = [r.getMessage() for r in caplog.records if r.name == broker.__name__]
     assert len(lines) == 1
@@ -232,19 +241,26 @@ def test_a_thread_ended_by_a_refusal_prints_no_traceback(comms, monkeypatch):
     monkeypatch.setattr(threading, "excepthook", lambda args: reported.append(args.exc_type))
     broker.install_routing_comms()
 
+    past_deadline = threading.Event()
+    late_threads: list[threading.Thread] = []
+
     def late():
-        time.sleep(0.3)
+        past_deadline.wait(5)
         _channel().send("after the deadline")  # uncaught: ends this thread
 
     def failing():
         raise ValueError("an ordinary error still reaches the hook")
 
     def extraction():
-        threading.Thread(target=late).start()
-        time.sleep(3)
+        thread = threading.Thread(target=late)
+        late_threads.append(thread)
+        thread.start()
+        hang(3600)
 
     assert not broker.run_bounded(extraction, FixedDeadline(0.1)).finished
-    time.sleep(0.6)
+    past_deadline.set()
+    late_threads[0].join(5)
+    assert not late_threads[0].is_alive()
     assert reported == []
     worker = threading.Thread(target=failing)
     worker.start()
