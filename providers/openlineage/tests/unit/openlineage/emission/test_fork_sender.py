@@ -13,7 +13,7 @@ import pytest
 from hang import hang
 from sender_support import FileClient, _event, _lines, _open_fds, wait_until
 
-from airflow.providers.openlineage.emission import fork_sender
+from airflow.providers.openlineage.emission import fork_child, fork_sender, reaping
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
 from airflow.providers.openlineage.emission.fork_sender import ForkSender
 
@@ -93,7 +93,7 @@ def test_closing_fds_does_not_loop_to_a_huge_descriptor_limit(monkeypatch):
 
     def close_all(keep_fd):
         started = time.monotonic()
-        fork_sender.close_inherited_fds(keep_fd)
+        fork_child.close_inherited_fds(keep_fd)
         seconds = time.monotonic() - started
         left = sorted(int(fd) for fd in os.listdir("/proc/self/fd"))
         return {"seconds": seconds, "calls": len(calls), "left": left, "kept": keep_fd}
@@ -111,7 +111,7 @@ def test_closing_fds_does_not_loop_to_a_huge_descriptor_limit(monkeypatch):
 
 
 def test_a_child_whose_parent_already_died_exits_at_once():
-    code, _ = _in_child(lambda fd: fork_sender._die_with_parent(parent_pid=os.getppid() + 999_999))
+    code, _ = _in_child(lambda fd: fork_child._die_with_parent(parent_pid=os.getppid() + 999_999))
     assert code == 2
 
 
@@ -332,8 +332,8 @@ def test_the_reap_after_sigkill_is_charged_to_the_deadline(tmp_path, monkeypatch
     (pid,) = sender.child_pids()
     wait_ends: list[float] = []  # when each wait would end at the latest (the fake never reaps)
     monkeypatch.setattr(
-        fork_sender,
-        "_reaped_within",
+        reaping,
+        "reaped_within",
         lambda pid, seconds: wait_ends.append(time.monotonic() + seconds) or False,
     )
     deadline_end = time.monotonic() + 0.3
