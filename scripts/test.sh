@@ -9,7 +9,9 @@
 #   4. Airflow 3.3.2 / Python 3.12: unit, fork under 3.12 and misbehaving extractors, DeprecationWarning visible
 #   5. Airflow 3.2.2 / Python 3.11: unit and the real-supervisor subset
 #   6. Airflow 3.1.8 / Python 3.11: unit and the task path end to end (events, attempts, guarantees)
-# 1, 3, 3b, 3c and the unit tests of 2, 4, 5, 6 run side by side first; the end-to-end parts after, one at a time.
+# 1, 3, 3b, 3c, the unit tests of 2, 4, 5, 6, and the end-to-end tests of 2 that check content, not
+# time (packaging, the doctor, child jobs, extraction, emission policy) run side by side first; the
+# timed end-to-end parts after, one at a time.
 # Installs what it needs (uv, pinned venvs, Debian's redis-server). Extra arguments go to every
 # pytest lane.
 set -euo pipefail
@@ -78,6 +80,15 @@ job differential bash -c 'echo "=== differential harness: the corpus through 2.2
   "${TMPDIR:-/tmp}/ol-differential.json"
 job system-tests bash -c 'echo "=== 2.21.0rc1 system tests: every system DAG whose events match with 2.21.0rc1 matches with ours"; exec bash ci/system/run.sh'
 job provider-compat bash -c 'echo "=== other providers: their OpenLineage tests that pass with 2.20.3 or 2.21.0rc1 pass with ours"; exec bash ci/compat/run.sh'
+# End-to-end tests that check what is emitted, never how long it took, and the packaging tests.
+content_e2e=(
+  providers/openlineage/tests/packaging
+  providers/openlineage/tests/e2e/test_check_cli_e2e.py
+  providers/openlineage/tests/e2e/test_child_jobs_e2e.py
+  providers/openlineage/tests/e2e/test_extraction_e2e.py
+  providers/openlineage/tests/e2e/test_emission_policy_e2e.py
+)
+job e2e-content-3.3.2 "$venv33/bin/python" -m pytest -p no:cacheprovider --durations=5 "${content_e2e[@]}" "$@"
 job unit-3.3.2 "$venv33/bin/python" -m pytest -p no:cacheprovider "${unit[@]}" "$@"
 job unit-3.3.2-py3.12 "$venv312/bin/python" -m pytest -p no:cacheprovider -W "default::DeprecationWarning" "${unit[@]}" "$@"
 job unit-3.2.2 "$venv32/bin/python" -m pytest -p no:cacheprovider "${unit[@]}" "$@"
@@ -89,9 +100,12 @@ for name in "${job_names[@]}"; do
   [ "$rc" = 0 ] || status=1
 done
 
-step "pytest on Airflow 3.3.2, Python 3.11: end-to-end on LocalExecutor and CeleryExecutor (slow set included), packaging"
-"$venv33/bin/python" -m pytest -p no:cacheprovider --durations=15 \
-  providers/openlineage/tests/e2e providers/openlineage/tests/packaging "$@" || status=1
+step "pytest on Airflow 3.3.2, Python 3.11: end-to-end on LocalExecutor and CeleryExecutor (slow set included)"
+timing_e2e=()
+for test_file in providers/openlineage/tests/e2e/test_*_e2e.py; do
+  case " ${content_e2e[*]} " in *" $test_file "*) ;; *) timing_e2e+=("$test_file") ;; esac
+done
+"$venv33/bin/python" -m pytest -p no:cacheprovider --durations=15 "${timing_e2e[@]}" "$@" || status=1
 
 step "pytest on Airflow 3.3.2, Python 3.12: fork under 3.12's warnings, misbehaving extractors, DeprecationWarning shown"
 "$venv312/bin/python" -m pytest -p no:cacheprovider -W "default::DeprecationWarning" -m "not slow" \
@@ -106,9 +120,9 @@ step "pytest on Airflow 3.2.2, Python 3.11: real-supervisor subset"
 # long-lived processes do not depend on the Task SDK's version and run on 3.3.2.
 step "pytest on Airflow 3.1.8, Python 3.11: the task path end to end"
 "$venv31/bin/python" -m pytest -p no:cacheprovider --durations=10 -m "not packaging and not slow" \
+  providers/openlineage/tests/e2e/test_misbehaving_extractors_e2e.py providers/openlineage/tests/e2e/test_guarantees_e2e.py \
   providers/openlineage/tests/e2e/test_task_events_e2e.py providers/openlineage/tests/e2e/test_attempts_e2e.py \
-  providers/openlineage/tests/e2e/test_guarantees_e2e.py providers/openlineage/tests/e2e/test_misbehaving_extractors_e2e.py \
-  "$@" || status=1
+  -k "misbehaving or overtime or faulty_backend or sigterm or (attempt and fork)" "$@" || status=1
 
 rm -rf "$logs"
 step "done: status $status"
