@@ -46,16 +46,16 @@ def test_a_message_survives_the_frame_round_trip():
 
 def test_messages_reach_the_helper_in_order_and_it_exits_when_the_pipe_closes(tmp_path):
     out = tmp_path / "seen.txt"
-    process = EmitterProcess(_recorder(out), max_queue_size=1000, shutdown_timeout=20)
+    # The helper imports Airflow before it reads: on a machine busy with the other CI jobs that alone
+    # has taken over 20 s. The bound here is generous; the shutdown's own bound is tested below.
+    process = EmitterProcess(_recorder(out), max_queue_size=1000, shutdown_timeout=120)
     assert process.start()
     payload = {"dag_id": "d", "conf": {"k": "v"}}
     for i in range(200):
         assert process.submit((i, payload))
     payload["conf"]["k"] = "changed"  # a copy was taken at submit
-    began = time.monotonic()
     process.shutdown()
-    assert time.monotonic() - began < 20
-    assert process._process.returncode == 0
+    assert process._process.returncode == 0  # it exited by itself when the pipe closed, not killed
     assert out.read_text().splitlines() == [
         repr((i, {"dag_id": "d", "conf": {"k": "v"}})) for i in range(200)
     ]
