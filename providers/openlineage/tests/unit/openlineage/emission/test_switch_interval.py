@@ -131,3 +131,15 @@ def test_a_sender_blocked_on_a_hung_backend_gives_the_interval_back(tmp_path):
     # ...and the next send gets it again
     with short_switch_interval():
         assert sys.getswitchinterval() == pytest.approx(SHORT_INTERVAL)
+
+
+def test_no_watchdog_thread_at_shutdown_still_lowers_and_gives_back(monkeypatch):
+    """At interpreter shutdown no thread can start: the hold still works and is given back by its holder."""
+
+    def refuse(self):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+    with short_switch_interval():
+        assert sys.getswitchinterval() == pytest.approx(SHORT_INTERVAL)
+    assert sys.getswitchinterval() == pytest.approx(0.005)

@@ -90,8 +90,12 @@ def _give_back() -> None:
 def _ensure_watchdog() -> None:
     global _watchdog
     if _watchdog is None or not _watchdog.is_alive():
-        _watchdog = threading.Thread(target=_watch, name="openlineage-switch-interval", daemon=True)
-        _watchdog.start()
+        watchdog = threading.Thread(target=_watch, name="openlineage-switch-interval", daemon=True)
+        try:
+            watchdog.start()
+        except RuntimeError:  # the interpreter is shutting down: the holder gives the interval back
+            return
+        _watchdog = watchdog
 
 
 def _watch() -> None:
