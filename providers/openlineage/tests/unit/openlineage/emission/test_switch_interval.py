@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import time
 
 import pytest
-from sender_support import FileClient, _event
+from sender_support import FileClient, _event, wait_until
 
 from airflow.providers.openlineage.emission import switch_interval
 from airflow.providers.openlineage.emission.deadline import FixedDeadline
@@ -99,16 +98,6 @@ def test_a_forked_child_gets_the_interval_back_and_a_free_lock():
     assert sys.getswitchinterval() == pytest.approx(0.005)
 
 
-def _wait_for(predicate, timeout: float = 5.0) -> bool:
-    """Poll ``predicate`` until it holds or ``timeout`` passes (a condition, not a fixed sleep)."""
-    end = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > end:
-            return False
-        time.sleep(0.01)
-    return True
-
-
 def test_a_sender_blocked_on_a_hung_backend_gives_the_interval_back(tmp_path):
     """Defect 4: the short interval is process-wide; it is held at most MAX_HOLD, never for a hung send."""
     entered = threading.Event()
@@ -123,7 +112,7 @@ def test_a_sender_blocked_on_a_hung_backend_gives_the_interval_back(tmp_path):
     sender.submit(_event("START"))
     try:
         assert entered.wait(5)
-        assert _wait_for(lambda: sys.getswitchinterval() == pytest.approx(0.005))
+        assert wait_until(lambda: sys.getswitchinterval() == pytest.approx(0.005), timeout=5)
     finally:
         release.set()
         assert sender.close(FixedDeadline(5))
